@@ -1,0 +1,7 @@
+"""`python -m barbossactl`."""
+
+import sys
+
+from barbossactl.cli import main
+
+sys.exit(main())

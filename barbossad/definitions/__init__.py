@@ -1,0 +1,1 @@
+"""Workflow definitions: YAML/JSON text -> frozen, validated WorkflowDef; no I/O."""

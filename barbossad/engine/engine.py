@@ -1,0 +1,328 @@
+"""WorkflowEngine: the embeddable Python API, and what the daemon runs on.
+
+    from barbossad import WorkflowEngine, TriggerType
+    engine = WorkflowEngine("/srv/barbossa")
+    wf = engine.create_workflow_from_template("hello", {"greeting": "hi"})
+    run = await engine.execute_workflow(wf, TriggerType.MANUAL)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from barbossad.catalog import TemplateCatalog
+from barbossad.definitions.model import WorkflowDef
+from barbossad.definitions.parse import (
+    dump_workflow,
+    parse_workflow,
+    resolve_parameters,
+    workflow_from_mapping,
+)
+from barbossad.engine.events import EventBus
+from barbossad.engine.planview import ExecutionPlan, build_plan
+from barbossad.engine.runner import EngineDeps, RunDriver
+from barbossad.errors import FailedPreconditionError, NotFoundError, UnavailableError
+from barbossad.models import RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
+from barbossad.store.base import NewTask, Store
+from barbossad.tasks.base import Spawner, TaskHandler, TaskRegistry, TaskSettings
+from barbossad.tasks.spawner import ProcessSpawner
+
+log = logging.getLogger(__name__)
+
+CompletionHook = Callable[[RunRecord], Awaitable[None] | None]
+
+
+def _default_registry() -> TaskRegistry:
+    from barbossad.tasks.registry_default import default_registry
+
+    return default_registry()
+
+
+class WorkflowEngine:
+    """Runs workflows: definitions in, durable run records out."""
+
+    def __init__(
+        self,
+        base_dir: str | Path | None = None,
+        *,
+        store: Store | None = None,
+        templates_dir: str | Path | None = None,
+        registry: TaskRegistry | None = None,
+        settings: TaskSettings | None = None,
+        spawner: Spawner | None = None,
+        max_parallel_tasks: int = 256,
+        default_max_parallel: int = 16,
+        kill_grace: float = 5.0,
+        output_head_bytes: int = 1024 * 1024,
+        output_tail_bytes: int = 256 * 1024,
+        scratch_dir: str | Path | None = None,
+    ) -> None:
+        base = Path(base_dir) if base_dir is not None else None
+        if store is None:
+            if base is None:
+                raise ValueError("WorkflowEngine needs base_dir or store")
+            from barbossad.store.sqlite import SQLiteStore
+
+            base.mkdir(parents=True, exist_ok=True)
+            store = SQLiteStore.open(base / "workflows.db")
+        self.store: Store = store
+        self.registry = registry or _default_registry()
+        tdir = Path(templates_dir) if templates_dir else (base / "workflow_templates" if base else None)
+        self.catalog = TemplateCatalog(tdir or Path(tempfile.gettempdir()) / "barbossa-none", self.registry)
+        self.bus = EventBus()
+        self.settings = settings or TaskSettings(allowed_roots=(base,) if base else ())
+        scratch = Path(scratch_dir) if scratch_dir else (base / "scratch" if base else Path(tempfile.mkdtemp()))
+        self._deps = EngineDeps(
+            store=self.store,
+            bus=self.bus,
+            registry=self.registry,
+            spawner=spawner or ProcessSpawner(kill_grace=kill_grace),
+            settings=self.settings,
+            global_limit=asyncio.Semaphore(max_parallel_tasks),
+            scratch_root=scratch,
+            default_max_parallel=default_max_parallel,
+            output_head_bytes=output_head_bytes,
+            output_tail_bytes=output_tail_bytes,
+            run_workflow=self._run_subworkflow,
+        )
+        self._drivers: dict[int, RunDriver] = {}
+        self._tasks: dict[int, asyncio.Task[RunState]] = {}
+        self._hooks: list[CompletionHook] = []
+        self.accepting = True
+
+    # ---- definitions -----------------------------------------------------------------------
+
+    def register_task_type(self, handler: TaskHandler, *, replace: bool = False) -> None:
+        """Add a custom task type (see barbossad.tasks.base.TaskHandler)."""
+        self.registry.register(handler, replace=replace)
+
+    def add_completion_hook(self, hook: CompletionHook) -> None:
+        """Call hook(run_record) after every run ends (sync or async callables)."""
+        self._hooks.append(hook)
+
+    def load_templates(self) -> int:
+        """Scan the templates directory; returns how many templates are valid."""
+        return self.catalog.scan().loaded
+
+    def create_workflow_from_config(self, config: Mapping[str, Any] | str | bytes, *, source: str = "<config>") -> WorkflowDef:
+        """Parse and validate a definition given as a mapping or as YAML/JSON text."""
+        if isinstance(config, str | bytes):
+            return parse_workflow(config, source=source, registry=self.registry)
+        return workflow_from_mapping(config, source=source, registry=self.registry)
+
+    def create_workflow_from_template(
+        self, template: str, variables: Mapping[str, str] | None = None, *, name: str | None = None
+    ) -> WorkflowDef:
+        """A workflow from a template, with the given variable values as its new defaults."""
+        base = self.catalog.definition(template)
+        if base is None:
+            self.catalog.scan()
+            base = self.catalog.definition(template)
+        if base is None:
+            raise NotFoundError(f"no template named {template!r} in {self.catalog.directory}")
+        values = resolve_parameters(base, dict(variables or {}))
+        data = dump_workflow(base)
+        supplied = set(variables or {})
+        data["variables"] = {
+            v.name: {**_variable_mapping(data, v.name), "default": values[v.name]}
+            if v.name in supplied
+            else _variable_mapping(data, v.name)
+            for v in base.variables
+        }
+        if name:
+            data["name"] = name
+        return workflow_from_mapping(data, source=base.source, registry=self.registry)
+
+    # ---- runs ------------------------------------------------------------------------------
+
+    def plan(self, workflow: WorkflowDef, parameters: Mapping[str, str] | None = None) -> ExecutionPlan:
+        """Validate parameters and describe what a run would do (a dry run)."""
+        values = resolve_parameters(workflow, dict(parameters or {}))
+        return build_plan(workflow, values, self.registry, self.settings)
+
+    async def start(
+        self,
+        workflow: WorkflowDef,
+        trigger: TriggerType = TriggerType.MANUAL,
+        parameters: Mapping[str, str] | None = None,
+        *,
+        key: str | None = None,
+        triggered_by: str = "",
+        retry_of: int | None = None,
+        reused: Mapping[str, TaskRunRecord] | None = None,
+    ) -> RunRecord:
+        """Record a new run and start it in the background; returns the pending record."""
+        if not self.accepting:
+            raise UnavailableError("barbossad is shutting down and accepts no new runs")
+        values = resolve_parameters(workflow, dict(parameters or {}))
+        name = key or workflow.name
+        await self.store.put_definition(workflow.hash, name, json.dumps(dump_workflow(workflow), sort_keys=True))
+        run = await self.store.create_run(
+            workflow=name,
+            trigger=trigger,
+            triggered_by=triggered_by,
+            parameters=values,
+            definition_hash=workflow.hash,
+            tasks=[NewTask(task_id=t.id, name=t.name, type=t.type) for t in workflow.tasks],
+            retry_of=retry_of,
+        )
+        if reused:
+            from barbossad.store.base import TaskUpdate
+
+            for task_id, rec in reused.items():
+                await self.store.update_task(
+                    run.id,
+                    task_id,
+                    TaskUpdate(state=TaskState.SUCCEEDED, attempt=rec.attempt, exit_code=rec.exit_code,
+                               outputs=rec.outputs, reused=True, started_at=rec.started_at,
+                               finished_at=rec.finished_at),
+                )
+        self.bus.open(run.id)
+        driver = RunDriver(workflow=workflow, run=run, values=values, deps=self._deps, reused=reused)
+        self._drivers[run.id] = driver
+        task = asyncio.create_task(self._drive(driver), name=f"run-{run.id}")
+        self._tasks[run.id] = task
+        return run
+
+    async def _drive(self, driver: RunDriver) -> RunState:
+        run_id = driver.run_id
+        try:
+            state = await driver.execute()
+        except Exception:
+            log.exception("run %d: engine error", run_id)
+            state = RunState.FAILED
+            await self.store.set_run_state(run_id, state, error="internal error, see daemon log")
+        finally:
+            self._drivers.pop(run_id, None)
+            self.bus.close(run_id)
+        record = await self.store.get_run(run_id)
+        if record is not None:
+            for hook in self._hooks:
+                try:
+                    result = hook(record)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    log.exception("run %d: completion hook %r failed", run_id, hook)
+        self._tasks.pop(run_id, None)
+        return state
+
+    async def execute_workflow(
+        self,
+        workflow: WorkflowDef | str,
+        trigger: TriggerType = TriggerType.MANUAL,
+        parameters: Mapping[str, str] | None = None,
+        *,
+        triggered_by: str = "",
+    ) -> RunRecord:
+        """Run a workflow (a definition, or the name of a template) and wait for its end."""
+        key = workflow if isinstance(workflow, str) else None
+        definition = self.catalog.definition(workflow) if isinstance(workflow, str) else workflow
+        if definition is None:
+            raise NotFoundError(f"no workflow named {workflow!r}")
+        run = await self.start(definition, trigger, parameters, key=key, triggered_by=triggered_by)
+        return await self.wait(run.id)
+
+    async def wait(self, run_id: int) -> RunRecord:
+        """Wait for a run to end and return its final record."""
+        task = self._tasks.get(run_id)
+        if task is not None:
+            await asyncio.shield(task)
+        record = await self.store.get_run(run_id)
+        if record is None:
+            raise NotFoundError(f"no run with id {run_id}")
+        return record
+
+    def running_ids(self) -> list[int]:
+        """Ids of runs in progress."""
+        return sorted(self._drivers)
+
+    async def cancel(self, run_id: int) -> RunRecord:
+        """Cancel a run in progress and wait until it has stopped."""
+        driver = self._drivers.get(run_id)
+        if driver is None:
+            record = await self.store.get_run(run_id)
+            if record is None:
+                raise NotFoundError(f"no run with id {run_id}")
+            raise FailedPreconditionError(f"run {run_id} is not running (it is {record.state.value})")
+        driver.cancel(RunState.CANCELLED)
+        return await self.wait(run_id)
+
+    async def retry(self, run_id: int, *, triggered_by: str = "") -> RunRecord:
+        """Start a new run of a failed run's definition, reusing its succeeded tasks."""
+        old = await self.store.get_run(run_id)
+        if old is None:
+            raise NotFoundError(f"no run with id {run_id}")
+        if not old.state.finished:
+            raise FailedPreconditionError(f"run {run_id} is still {old.state.value}; cancel it or wait")
+        if old.state is RunState.SUCCEEDED:
+            raise FailedPreconditionError(f"run {run_id} succeeded; there is nothing to retry")
+        body = await self.store.get_definition(old.definition_hash)
+        if body is None:
+            raise FailedPreconditionError(f"the definition run {run_id} ran ({old.definition_hash[:12]}) is not stored")
+        workflow = workflow_from_mapping(json.loads(body), source=f"run {run_id}", registry=self.registry)
+        reused = {t.task_id: t for t in old.tasks if t.state is TaskState.SUCCEEDED}
+        return await self.start(
+            workflow,
+            TriggerType.RETRY,
+            old.parameters,
+            key=old.workflow,
+            triggered_by=triggered_by or f"retry of run {run_id}",
+            retry_of=run_id,
+            reused=reused,
+        )
+
+    async def _run_subworkflow(self, name: str, parameters: Mapping[str, str]) -> tuple[bool, dict[str, str], int]:
+        definition = await self.resolve(name)
+        run = await self.start(definition, TriggerType.WORKFLOW, parameters, key=name, triggered_by="sub-workflow")
+        record = await self.wait(run.id)
+        outputs = {f"{t.task_id}.{k}": v for t in record.tasks for k, v in t.outputs.items()}
+        return record.state is RunState.SUCCEEDED, outputs, run.id
+
+    async def resolve(self, name: str) -> WorkflowDef:
+        """The definition of a workflow by name: an API-created one, else a template."""
+        stored = await self.store.get_workflow(name)
+        if stored is not None:
+            return workflow_from_mapping(json.loads(stored.body), source=f"workflow {name}", registry=self.registry)
+        definition = self.catalog.definition(name)
+        if definition is None:
+            raise NotFoundError(f"no workflow or template named {name!r} (see 'barbossactl list')")
+        return definition
+
+    async def recover(self) -> list[int]:
+        """Mark runs left in flight by a crash as interrupted."""
+        ids = await self.store.interrupt_inflight("interrupted: the daemon stopped while this ran")
+        if ids:
+            log.warning("marked %d run(s) left in flight as interrupted: %s", len(ids), ids)
+        return ids
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop accepting runs; give running ones `grace` seconds, then interrupt them."""
+        self.accepting = False
+        tasks = list(self._tasks.values())
+        if tasks:
+            log.info("waiting up to %.1fs for %d run(s) to finish", grace, len(tasks))
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            if pending:
+                for driver in list(self._drivers.values()):
+                    driver.cancel(RunState.INTERRUPTED)
+                await asyncio.gather(*pending, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Close the store (after shutdown)."""
+        await self.store.close()
+
+
+def _variable_mapping(data: Mapping[str, Any], name: str) -> dict[str, Any]:
+    raw = data.get("variables", {})
+    entry = raw.get(name) if isinstance(raw, Mapping) else None
+    if isinstance(entry, Mapping):
+        return dict(entry)
+    return {"default": entry} if entry is not None else {}

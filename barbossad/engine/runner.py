@@ -1,0 +1,344 @@
+"""Drives one run of a workflow: the DAG scheduler, retries, timeouts, cancellation, records."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from barbossad.definitions.model import TaskDef, WorkflowDef
+from barbossad.definitions.render import render_spec, render_text
+from barbossad.engine.events import EventBus, RunStateEvent, TaskStateEvent
+from barbossad.engine.output import OutputCapture
+from barbossad.engine.outputs_file import read_outputs
+from barbossad.engine.state import Decision, counts_as_failure, decide, dependency_ok, run_outcome
+from barbossad.models import RunRecord, RunState, TaskRunRecord, TaskState
+from barbossad.store.base import Store, TaskUpdate
+from barbossad.tasks.base import Spawner, TaskContext, TaskRegistry, TaskResult, TaskSettings
+
+log = logging.getLogger(__name__)
+
+SubWorkflowRunner = Callable[[str, Mapping[str, str]], Awaitable[tuple[bool, dict[str, str], int]]]
+
+
+@dataclass(slots=True, kw_only=True)
+class EngineDeps:
+    """What every run needs, wired once by the engine."""
+
+    store: Store
+    bus: EventBus
+    registry: TaskRegistry
+    spawner: Spawner
+    settings: TaskSettings
+    global_limit: asyncio.Semaphore
+    scratch_root: Path
+    default_max_parallel: int = 16
+    output_head_bytes: int = 1024 * 1024
+    output_tail_bytes: int = 256 * 1024
+    base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    run_workflow: SubWorkflowRunner | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunDriver:
+    """Executes one run; `cancel()` stops it with a given final state."""
+
+    def __init__(
+        self,
+        *,
+        workflow: WorkflowDef,
+        run: RunRecord,
+        values: Mapping[str, str],
+        deps: EngineDeps,
+        reused: Mapping[str, TaskRunRecord] | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.run = run
+        self.deps = deps
+        self._values = dict(values)
+        self._values.update({"run.id": str(run.id), "workflow.name": workflow.name, "run.trigger": run.trigger.value})
+        self._tasks = {t.id: t for t in workflow.tasks}
+        self._records = {t.task_id: t for t in run.tasks}
+        self._states: dict[str, TaskState] = {t.id: TaskState.PENDING for t in workflow.tasks}
+        self._failed_flag: dict[str, bool] = {}
+        self._dependents: dict[str, list[str]] = {t.id: [] for t in workflow.tasks}
+        for t in workflow.tasks:
+            for d in t.dependencies:
+                self._dependents[d].append(t.id)
+        self._waiting: dict[str, int] = {t.id: len(t.dependencies) for t in workflow.tasks}
+        self._reused = dict(reused or {})
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._limit = asyncio.Semaphore(workflow.max_parallel or deps.default_max_parallel)
+        self._stop_state: RunState | None = None
+        self._scratch = deps.scratch_root / f"run-{run.id}"
+
+    @property
+    def run_id(self) -> int:
+        """The run this driver executes."""
+        return self.run.id
+
+    def cancel(self, state: RunState = RunState.CANCELLED) -> None:
+        """Stop the run: running tasks are killed, pending ones never start."""
+        if self._stop_state is None:
+            self._stop_state = state
+        for task in self._running.values():
+            task.cancel()
+
+    async def execute(self) -> RunState:
+        """Run the workflow to its end and return the final state (already stored)."""
+        store, bus = self.deps.store, self.deps.bus
+        await store.set_run_state(self.run.id, RunState.RUNNING)
+        bus.publish(self.run.id, RunStateEvent(state=RunState.RUNNING))
+        log.info("run %d of %s started (%s)", self.run.id, self.workflow.name, self.run.trigger.value)
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        try:
+            async with asyncio.timeout(self.workflow.timeout):
+                await self._schedule()
+        except TimeoutError:
+            self.cancel(RunState.TIMED_OUT)
+            await self._drain()
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        state, error = self._final()
+        await store.set_run_state(self.run.id, state, error=error)
+        bus.publish(self.run.id, RunStateEvent(state=state, error=error))
+        log.info("run %d of %s ended %s %s", self.run.id, self.workflow.name, state.value, error)
+        return state
+
+    def _final(self) -> tuple[RunState, str]:
+        stop = self._stop_state
+        if stop is RunState.TIMED_OUT:
+            return stop, f"workflow timed out after {self.workflow.timeout or 0:g}s"
+        if stop is RunState.INTERRUPTED:
+            return stop, "interrupted: the daemon stopped"
+        if stop is not None:
+            return stop, stop.value
+        return run_outcome(self.workflow.tasks, self._states)
+
+    async def _schedule(self) -> None:
+        for task in self.workflow.tasks:
+            if self._waiting[task.id] == 0:
+                await self._ready(task)
+        while self._running:
+            done, _ = await asyncio.wait(self._running.values(), return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                task_id = finished.get_name()
+                self._running.pop(task_id, None)
+                if not finished.cancelled() and finished.exception() is not None:
+                    log.error("run %d task %s: driver error", self.run.id, task_id, exc_info=finished.exception())
+                await self._finished(task_id)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """After a stop: wait for running tasks, then close out every task that never started."""
+        if self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            self._running.clear()
+        stop = self._stop_state
+        if stop is None:
+            return
+        final = {
+            RunState.CANCELLED: TaskState.CANCELLED,
+            RunState.INTERRUPTED: TaskState.INTERRUPTED,
+            RunState.TIMED_OUT: TaskState.CANCELLED,
+        }.get(stop, TaskState.CANCELLED)
+        for task_id, state in self._states.items():
+            if not state.finished:
+                await self._set(task_id, final, finished_at=_now(), error=f"run {stop.value}")
+
+    async def _finished(self, task_id: str) -> None:
+        task = self._tasks[task_id]
+        self._failed_flag[task_id] = counts_as_failure(task, self._states[task_id]) or any(
+            self._failed_flag.get(d, False) for d in task.dependencies
+        )
+        for dependent in self._dependents[task_id]:
+            self._waiting[dependent] -= 1
+            if self._waiting[dependent] == 0:
+                await self._ready(self._tasks[dependent])
+
+    async def _ready(self, task: TaskDef) -> None:
+        """All dependencies of task have ended: start it, reuse it, or skip it."""
+        if self._stop_state is not None:
+            return
+        reused = self._reused.get(task.id)
+        if reused is not None:
+            self._states[task.id] = TaskState.SUCCEEDED
+            self._publish_outputs(task.id, reused.outputs, reused.exit_code, "")
+            await self._finished(task.id)
+            return
+        deps_ok = all(dependency_ok(self._tasks[d], self._states[d]) for d in task.dependencies)
+        upstream_failed = any(self._failed_flag.get(d, False) for d in task.dependencies)
+        if decide(task, deps_ok, upstream_failed) is Decision.SKIP:
+            why = "a dependency did not succeed" if not deps_ok else "no upstream failure"
+            await self._set(task.id, TaskState.SKIPPED, finished_at=_now(), error=f"skipped: {why}")
+            await self._finished(task.id)
+            return
+        self._running[task.id] = asyncio.create_task(self._run_task(task), name=task.id)
+
+    async def _set(self, task_id: str, state: TaskState, **fields: object) -> None:
+        self._states[task_id] = state
+        record = self._records[task_id]
+        record.state = state
+        for key, value in fields.items():
+            setattr(record, key, value)
+        await self.deps.store.update_task(self.run.id, task_id, TaskUpdate(state=state, **fields))  # type: ignore[arg-type]
+        self.deps.bus.publish(
+            self.run.id,
+            TaskStateEvent(
+                task_id=task_id,
+                state=state,
+                attempt=record.attempt,
+                exit_code=record.exit_code,
+                error=record.error,
+            ),
+        )
+
+    def _publish_outputs(self, task_id: str, outputs: Mapping[str, str], exit_code: int | None, stdout: str) -> None:
+        prefix = f"tasks.{task_id}."
+        for key, value in outputs.items():
+            self._values[f"{prefix}outputs.{key}"] = value
+        self._values[f"{prefix}exit_code"] = "" if exit_code is None else str(exit_code)
+        self._values[f"{prefix}stdout"] = stdout
+
+    async def _run_task(self, task: TaskDef) -> None:
+        async with self._limit, self.deps.global_limit:
+            if self._stop_state is not None:
+                return
+            try:
+                await self._attempts(task)
+            except asyncio.CancelledError:
+                final = {
+                    RunState.INTERRUPTED: TaskState.INTERRUPTED,
+                    RunState.TIMED_OUT: TaskState.TIMED_OUT,
+                }.get(self._stop_state or RunState.CANCELLED, TaskState.CANCELLED)
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._end_attempt(task, final, None, f"task {final.value}"))
+                raise
+
+    async def _attempts(self, task: TaskDef) -> None:
+        attempts = max(1, task.retry.attempts)
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                await self._set(task.id, TaskState.RETRYING)
+                await asyncio.sleep(task.retry.delay_before(attempt))
+            result = await self._attempt(task, attempt)
+            if result.ok or attempt == attempts:
+                return
+
+    async def _attempt(self, task: TaskDef, attempt: int) -> TaskResult:
+        record = self._records[task.id]
+        record.attempt = attempt
+        record.exit_code = None
+        record.error = ""
+        record.finished_at = None
+        await self._set(task.id, TaskState.RUNNING, attempt=attempt, started_at=_now())
+        await self.deps.store.record_attempt(self.run.id, record)
+        capture = OutputCapture(
+            store=self.deps.store,
+            bus=self.deps.bus,
+            run_id=self.run.id,
+            task_id=task.id,
+            attempt=attempt,
+            head_bytes=self.deps.output_head_bytes,
+            tail_bytes=self.deps.output_tail_bytes,
+        )
+        outputs_file = self._scratch / f"{task.id}.{attempt}.outputs"
+        outputs_file.write_bytes(b"")
+        try:
+            result = await self._invoke(task, attempt, capture, outputs_file)
+        finally:
+            await capture.close()
+        outputs = dict(result.outputs)
+        outputs.update(read_outputs(outputs_file))
+        record.outputs = outputs
+        record.output_truncated = capture.truncated
+        if result.ok:
+            state = TaskState.SUCCEEDED
+        elif result.timed_out:
+            state = TaskState.TIMED_OUT
+        else:
+            state = TaskState.FAILED
+        if state is TaskState.SUCCEEDED or attempt >= task.retry.attempts:
+            self._publish_outputs(task.id, outputs, result.exit_code, capture.stdout.decode("utf-8", "replace"))
+        await self._end_attempt(task, state, result.exit_code, result.error, outputs, capture.truncated)
+        return result
+
+    async def _end_attempt(
+        self,
+        task: TaskDef,
+        state: TaskState,
+        exit_code: int | None,
+        error: str,
+        outputs: Mapping[str, str] | None = None,
+        truncated: bool | None = None,
+    ) -> None:
+        record = self._records[task.id]
+        record.exit_code = exit_code
+        await self._set(
+            task.id,
+            state,
+            exit_code=exit_code,
+            error=error,
+            finished_at=_now(),
+            outputs=dict(outputs) if outputs is not None else None,
+            output_truncated=truncated,
+        )
+        await self.deps.store.record_attempt(self.run.id, record)
+        if error:
+            log.info("run %d task %s attempt %d %s: %s", self.run.id, task.id, record.attempt, state.value, error)
+
+    async def _invoke(self, task: TaskDef, attempt: int, capture: OutputCapture, outputs_file: Path) -> TaskResult:
+        handler = self.deps.registry.get(task.type)
+        if handler is None:
+            return TaskResult(ok=False, error=f"unknown task type {task.type!r}")
+        try:
+            spec, extra_env = render_spec(task.spec, self._values)
+            env = dict(self.deps.base_env)
+            env.update({k: render_text(v, self._values) for k, v in task.env.items()})
+            env.update(extra_env)
+            env.update(
+                {
+                    "BARBOSSA_RUN_ID": str(self.run.id),
+                    "BARBOSSA_WORKFLOW": self.workflow.name,
+                    "BARBOSSA_TASK_ID": task.id,
+                    "BARBOSSA_ATTEMPT": str(attempt),
+                    "BARBOSSA_OUTPUT": str(outputs_file),
+                }
+            )
+            cwd = render_text(task.working_directory, self._values) if task.working_directory else None
+            ctx = TaskContext(
+                run_id=self.run.id,
+                task_id=task.id,
+                attempt=attempt,
+                env=env,
+                working_directory=cwd,
+                timeout=task.timeout,
+                spawner=self.deps.spawner,
+                sink=capture,
+                settings=self.deps.settings,
+                outputs_file=outputs_file,
+                scratch_dir=self._scratch,
+                run_workflow=self.deps.run_workflow,
+            )
+            if cwd is not None and not os.path.isdir(cwd):
+                return TaskResult(ok=False, error=f"working_directory {cwd!r} does not exist")
+            # The spawner kills a timed-out process tree itself; this also bounds handlers that
+            # do not spawn (HTTP calls, health checks) and is harmless when both fire.
+            async with asyncio.timeout(task.timeout):
+                return await handler.run(spec, ctx)
+        except TimeoutError:
+            return TaskResult(ok=False, error=f"timed out after {task.timeout:g}s", timed_out=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("run %d task %s: task type %s raised", self.run.id, task.id, task.type)
+            return TaskResult(ok=False, error=f"internal error in task type {task.type}: {exc}")

@@ -1,0 +1,124 @@
+"""The store interface: everything the daemon persists, with no SQL outside implementations.
+
+Methods are async so a networked backend (PostgreSQL) can implement the same Protocol; the
+SQLite backend runs its short transactions directly on the loop thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from barbossad.models import OutputStream, RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFilter:
+    """Which runs ListRuns returns."""
+
+    workflow: str = ""
+    states: tuple[RunState, ...] = ()
+    trigger: TriggerType | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewTask:
+    """A task row created with its run."""
+
+    task_id: str
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutputChunk:
+    """A stored piece of task output."""
+
+    task_id: str
+    attempt: int
+    stream: OutputStream
+    data: bytes
+    part: str = "head"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredWorkflow:
+    """A workflow created through the API."""
+
+    name: str
+    template_name: str
+    definition_hash: str
+    body: str  # canonical JSON definition
+    variable_values: Mapping[str, str] = field(default_factory=dict)
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TaskUpdate:
+    """Fields of a task row to change; None means unchanged."""
+
+    state: TaskState | None = None
+    attempt: int | None = None
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: str | None = None
+    outputs: Mapping[str, str] | None = None
+    output_truncated: bool | None = None
+    reused: bool | None = None
+
+
+class Store(Protocol):
+    """Persistence for workflows, runs, task runs, output, schedules, state and audit."""
+
+    async def close(self) -> None: ...
+
+    # definitions and workflows
+    async def put_definition(self, definition_hash: str, name: str, body: str) -> None: ...
+    async def get_definition(self, definition_hash: str) -> str | None: ...
+    async def save_workflow(self, wf: StoredWorkflow) -> None: ...
+    async def get_workflow(self, name: str) -> StoredWorkflow | None: ...
+    async def list_workflows(self) -> list[StoredWorkflow]: ...
+    async def delete_workflow(self, name: str) -> bool: ...
+
+    # runs
+    async def create_run(
+        self,
+        *,
+        workflow: str,
+        trigger: TriggerType,
+        triggered_by: str,
+        parameters: Mapping[str, str],
+        definition_hash: str,
+        tasks: Sequence[NewTask],
+        retry_of: int | None = None,
+    ) -> RunRecord: ...
+    async def set_run_state(
+        self,
+        run_id: int,
+        state: RunState,
+        *,
+        error: str = "",
+        at: datetime | None = None,
+    ) -> None: ...
+    async def update_task(self, run_id: int, task_id: str, update: TaskUpdate) -> None: ...
+    async def record_attempt(self, run_id: int, task: TaskRunRecord) -> None: ...
+    async def get_run(self, run_id: int) -> RunRecord | None: ...
+    async def list_runs(self, flt: RunFilter, *, limit: int, before_id: int | None) -> tuple[list[RunRecord], int]: ...
+    async def count_runs(self) -> int: ...
+    async def interrupt_inflight(self, reason: str) -> list[int]: ...
+
+    # output
+    async def append_output(self, run_id: int, chunks: Sequence[tuple[str, int, OutputStream, str, bytes]]) -> None: ...
+    async def drop_tail(self, run_id: int, task_id: str, attempt: int, keep_bytes: int) -> None: ...
+    async def get_output(self, run_id: int, task_id: str | None = None) -> list[OutputChunk]: ...
+
+    # daemon key/value state and audit
+    async def get_state(self, key: str) -> str | None: ...
+    async def set_state(self, key: str, value: str) -> None: ...
+    async def audit(self, *, actor: str, action: str, target: str, outcome: str, details: Mapping[str, str]) -> None: ...

@@ -1,0 +1,464 @@
+"""SQLite backend of the Store: WAL mode, short transactions on the loop thread.
+
+Each method is one transaction, committed before it returns, so a state change is durable
+before anyone is told about it. synchronous=NORMAL in WAL mode survives a crash of the daemon
+(kill -9) without loss; a power cut may lose the last transactions but never corrupts the file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from barbossad.errors import StoreError
+from barbossad.models import OutputStream, RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
+from barbossad.store.base import NewTask, OutputChunk, RunFilter, StoredWorkflow, TaskUpdate
+from barbossad.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+_INFLIGHT_RUN = (RunState.PENDING.value, RunState.RUNNING.value)
+_INFLIGHT_TASK = (TaskState.PENDING.value, TaskState.RUNNING.value, TaskState.RETRYING.value)
+
+
+def _ts(dt: datetime | None) -> float | None:
+    return dt.timestamp() if dt is not None else None
+
+
+def _dt(value: float | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SQLiteStore:
+    """The embedded default store; implements `barbossad.store.base.Store`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    @classmethod
+    def open(cls, path: Path) -> SQLiteStore:
+        """Open (creating and migrating) the database at path."""
+        return cls(path)
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {version}, newer than this barbossad "
+                f"understands ({SCHEMA_VERSION}); upgrade barbossad"
+            )
+        for index in range(version, SCHEMA_VERSION):
+            log.info("migrating %s to schema version %d", self.path, index + 1)
+            with self._tx() as db:
+                for statement in _split(MIGRATIONS[index]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version={index + 1}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    async def close(self) -> None:
+        """Checkpoint and close."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._db.close()
+
+    def integrity_check(self) -> str:
+        """PRAGMA integrity_check's verdict ('ok' when healthy)."""
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    # ---- definitions and workflows -------------------------------------------------------
+
+    async def put_definition(self, definition_hash: str, name: str, body: str) -> None:
+        """Store a definition by content hash (idempotent)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO definitions(hash, name, body, created_at) VALUES (?,?,?,?)",
+                (definition_hash, name, body, time.time()),
+            )
+
+    async def get_definition(self, definition_hash: str) -> str | None:
+        """The canonical JSON body of a stored definition."""
+        row = self._db.execute("SELECT body FROM definitions WHERE hash=?", (definition_hash,)).fetchone()
+        return str(row[0]) if row else None
+
+    async def save_workflow(self, wf: StoredWorkflow) -> None:
+        """Insert or replace an API-created workflow (its definition must be stored first)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO workflows(name, source, template_name, definition_hash, variable_values,"
+                " created_at, updated_at) VALUES (?,?,?,?,?,?,?)"
+                " ON CONFLICT(name) DO UPDATE SET template_name=excluded.template_name,"
+                " definition_hash=excluded.definition_hash, variable_values=excluded.variable_values,"
+                " updated_at=excluded.updated_at",
+                (
+                    wf.name,
+                    "api",
+                    wf.template_name,
+                    wf.definition_hash,
+                    json.dumps(dict(wf.variable_values), sort_keys=True),
+                    _ts(wf.created_at),
+                    _ts(wf.updated_at),
+                ),
+            )
+
+    def _workflow(self, row: sqlite3.Row) -> StoredWorkflow:
+        return StoredWorkflow(
+            name=row["name"],
+            template_name=row["template_name"],
+            definition_hash=row["definition_hash"],
+            body=row["body"],
+            variable_values=json.loads(row["variable_values"]),
+            created_at=_dt(row["created_at"]) or _now(),
+            updated_at=_dt(row["updated_at"]) or _now(),
+        )
+
+    async def get_workflow(self, name: str) -> StoredWorkflow | None:
+        """An API-created workflow by name."""
+        row = self._db.execute(
+            "SELECT w.*, d.body FROM workflows w JOIN definitions d ON d.hash = w.definition_hash WHERE w.name=?",
+            (name,),
+        ).fetchone()
+        return self._workflow(row) if row else None
+
+    async def list_workflows(self) -> list[StoredWorkflow]:
+        """All API-created workflows, by name."""
+        rows = self._db.execute(
+            "SELECT w.*, d.body FROM workflows w JOIN definitions d ON d.hash = w.definition_hash ORDER BY w.name"
+        ).fetchall()
+        return [self._workflow(r) for r in rows]
+
+    async def delete_workflow(self, name: str) -> bool:
+        """Delete an API-created workflow; False when there was none."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM workflows WHERE name=?", (name,)).rowcount > 0
+
+    # ---- runs ----------------------------------------------------------------------------
+
+    async def create_run(
+        self,
+        *,
+        workflow: str,
+        trigger: TriggerType,
+        triggered_by: str,
+        parameters: Mapping[str, str],
+        definition_hash: str,
+        tasks: Sequence[NewTask],
+        retry_of: int | None = None,
+    ) -> RunRecord:
+        """Create a pending run with its pending task rows, in one transaction."""
+        created = _now()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO runs(workflow, state, trigger, triggered_by, parameters, definition_hash,"
+                " created_at, retry_of) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    workflow,
+                    RunState.PENDING.value,
+                    trigger.value,
+                    triggered_by,
+                    json.dumps(dict(parameters), sort_keys=True),
+                    definition_hash,
+                    _ts(created),
+                    retry_of,
+                ),
+            )
+            run_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO task_runs(run_id, position, task_id, name, type, state) VALUES (?,?,?,?,?,?)",
+                [(run_id, i, t.task_id, t.name, t.type, TaskState.PENDING.value) for i, t in enumerate(tasks)],
+            )
+        return RunRecord(
+            id=run_id,
+            workflow=workflow,
+            state=RunState.PENDING,
+            trigger=trigger,
+            parameters=dict(parameters),
+            created_at=created,
+            definition_hash=definition_hash,
+            triggered_by=triggered_by,
+            retry_of=retry_of,
+            tasks=[TaskRunRecord(run_id=run_id, task_id=t.task_id, name=t.name, type=t.type) for t in tasks],
+        )
+
+    async def set_run_state(
+        self, run_id: int, state: RunState, *, error: str = "", at: datetime | None = None
+    ) -> None:
+        """Move a run to a state, stamping start/finish times."""
+        stamp = _ts(at or _now())
+        with self._tx() as db:
+            if state is RunState.RUNNING:
+                db.execute(
+                    "UPDATE runs SET state=?, started_at=COALESCE(started_at, ?) WHERE id=?",
+                    (state.value, stamp, run_id),
+                )
+            elif state.finished:
+                db.execute(
+                    "UPDATE runs SET state=?, finished_at=?, error=? WHERE id=?",
+                    (state.value, stamp, error, run_id),
+                )
+            else:
+                db.execute("UPDATE runs SET state=? WHERE id=?", (state.value, run_id))
+
+    async def update_task(self, run_id: int, task_id: str, update: TaskUpdate) -> None:
+        """Change the given fields of a task row."""
+        sets: list[str] = []
+        values: list[object] = []
+        for name in ("state", "attempt", "exit_code", "error", "output_truncated", "reused"):
+            value = getattr(update, name)
+            if value is not None:
+                sets.append(f"{name}=?")
+                values.append(value.value if isinstance(value, TaskState) else value)
+        for name in ("started_at", "finished_at"):
+            value = getattr(update, name)
+            if value is not None:
+                sets.append(f"{name}=?")
+                values.append(_ts(value))
+        if update.outputs is not None:
+            sets.append("outputs=?")
+            values.append(json.dumps(dict(update.outputs), sort_keys=True))
+        if update.exit_code is None and update.state is TaskState.RUNNING:
+            sets.append("exit_code=NULL")
+        if not sets:
+            return
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?",
+                (*values, run_id, task_id),
+            )
+
+    async def record_attempt(self, run_id: int, task: TaskRunRecord) -> None:
+        """Insert or update the row of one attempt of a task."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO task_attempts(run_id, task_id, attempt, state, exit_code, started_at, finished_at, error)"
+                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET"
+                " state=excluded.state, exit_code=excluded.exit_code, finished_at=excluded.finished_at,"
+                " error=excluded.error",
+                (
+                    run_id,
+                    task.task_id,
+                    task.attempt,
+                    task.state.value,
+                    task.exit_code,
+                    _ts(task.started_at),
+                    _ts(task.finished_at),
+                    task.error,
+                ),
+            )
+
+    def _run(self, row: sqlite3.Row) -> RunRecord:
+        return RunRecord(
+            id=row["id"],
+            workflow=row["workflow"],
+            state=RunState(row["state"]),
+            trigger=TriggerType(row["trigger"]),
+            parameters=json.loads(row["parameters"]),
+            created_at=_dt(row["created_at"]) or _now(),
+            definition_hash=row["definition_hash"],
+            triggered_by=row["triggered_by"],
+            started_at=_dt(row["started_at"]),
+            finished_at=_dt(row["finished_at"]),
+            error=row["error"],
+            retry_of=row["retry_of"],
+        )
+
+    @staticmethod
+    def _task(row: sqlite3.Row) -> TaskRunRecord:
+        return TaskRunRecord(
+            run_id=row["run_id"],
+            task_id=row["task_id"],
+            name=row["name"],
+            type=row["type"],
+            state=TaskState(row["state"]),
+            attempt=row["attempt"],
+            exit_code=row["exit_code"],
+            started_at=_dt(row["started_at"]),
+            finished_at=_dt(row["finished_at"]),
+            error=row["error"],
+            outputs=json.loads(row["outputs"]),
+            output_truncated=bool(row["output_truncated"]),
+            reused=bool(row["reused"]),
+        )
+
+    async def get_run(self, run_id: int) -> RunRecord | None:
+        """A run with its tasks, or None."""
+        row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            return None
+        run = self._run(row)
+        rows = self._db.execute("SELECT * FROM task_runs WHERE run_id=? ORDER BY position", (run_id,)).fetchall()
+        run.tasks = [self._task(r) for r in rows]
+        return run
+
+    async def list_runs(
+        self, flt: RunFilter, *, limit: int, before_id: int | None
+    ) -> tuple[list[RunRecord], int]:
+        """Runs matching the filter, newest first, and how many match in total."""
+        where: list[str] = []
+        args: list[object] = []
+        if flt.workflow:
+            where.append("workflow=?")
+            args.append(flt.workflow)
+        if flt.states:
+            where.append(f"state IN ({','.join('?' * len(flt.states))})")
+            args.extend(s.value for s in flt.states)
+        if flt.trigger is not None:
+            where.append("trigger=?")
+            args.append(flt.trigger.value)
+        if flt.created_after is not None:
+            where.append("created_at>=?")
+            args.append(_ts(flt.created_after))
+        if flt.created_before is not None:
+            where.append("created_at<?")
+            args.append(_ts(flt.created_before))
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        total = int(self._db.execute(f"SELECT COUNT(*) FROM runs{clause}", args).fetchone()[0])
+        page_clause = clause + (" AND " if where else " WHERE ") + "id<?" if before_id is not None else clause
+        page_args = [*args, before_id] if before_id is not None else args
+        rows = self._db.execute(
+            f"SELECT * FROM runs{page_clause} ORDER BY id DESC LIMIT ?", (*page_args, limit)
+        ).fetchall()
+        return [self._run(r) for r in rows], total
+
+    async def count_runs(self) -> int:
+        """Total number of runs ever recorded."""
+        return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+
+    async def interrupt_inflight(self, reason: str) -> list[int]:
+        """Mark every run and task still pending/running as interrupted (crash recovery)."""
+        stamp = time.time()
+        with self._tx() as db:
+            ids = [
+                int(r[0])
+                for r in db.execute(
+                    f"SELECT id FROM runs WHERE state IN ({','.join('?' * len(_INFLIGHT_RUN))})", _INFLIGHT_RUN
+                )
+            ]
+            if not ids:
+                return []
+            marks = ",".join("?" * len(ids))
+            db.execute(
+                f"UPDATE runs SET state=?, finished_at=?, error=? WHERE id IN ({marks})",
+                (RunState.INTERRUPTED.value, stamp, reason, *ids),
+            )
+            db.execute(
+                f"UPDATE task_runs SET state=?, finished_at=COALESCE(finished_at, ?),"
+                f" error=CASE WHEN error='' THEN ? ELSE error END"
+                f" WHERE run_id IN ({marks}) AND state IN ({','.join('?' * len(_INFLIGHT_TASK))})",
+                (TaskState.INTERRUPTED.value, stamp, reason, *ids, *_INFLIGHT_TASK),
+            )
+            db.execute(
+                f"UPDATE task_attempts SET state=?, finished_at=COALESCE(finished_at, ?)"
+                f" WHERE run_id IN ({marks}) AND state IN ({','.join('?' * len(_INFLIGHT_TASK))})",
+                (TaskState.INTERRUPTED.value, stamp, *ids, *_INFLIGHT_TASK),
+            )
+        return ids
+
+    # ---- output --------------------------------------------------------------------------
+
+    async def append_output(
+        self, run_id: int, chunks: Sequence[tuple[str, int, OutputStream, str, bytes]]
+    ) -> None:
+        """Append (task_id, attempt, stream, part, data) chunks."""
+        if not chunks:
+            return
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO task_output(run_id, task_id, attempt, stream, part, data) VALUES (?,?,?,?,?,?)",
+                [(run_id, t, a, s.value, p, d) for t, a, s, p, d in chunks],
+            )
+
+    async def drop_tail(self, run_id: int, task_id: str, attempt: int, keep_bytes: int) -> None:
+        """Delete the oldest 'tail' chunks of a task until at most keep_bytes of tail remain."""
+        rows = self._db.execute(
+            "SELECT id, length(data) FROM task_output WHERE run_id=? AND task_id=? AND attempt=? AND part='tail'"
+            " ORDER BY id DESC",
+            (run_id, task_id, attempt),
+        ).fetchall()
+        kept = 0
+        cut: int | None = None
+        for row_id, size in rows:
+            kept += int(size)
+            if kept > keep_bytes:
+                cut = int(row_id)
+                break
+        if cut is None:
+            return
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM task_output WHERE run_id=? AND task_id=? AND attempt=? AND part='tail' AND id<=?",
+                (run_id, task_id, attempt, cut),
+            )
+
+    async def get_output(self, run_id: int, task_id: str | None = None) -> list[OutputChunk]:
+        """Stored output of a run (or one task), in the order it was written."""
+        sql = "SELECT task_id, attempt, stream, part, data FROM task_output WHERE run_id=?"
+        args: list[object] = [run_id]
+        if task_id:
+            sql += " AND task_id=?"
+            args.append(task_id)
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [
+            OutputChunk(task_id=r[0], attempt=r[1], stream=OutputStream(r[2]), part=r[3], data=bytes(r[4]))
+            for r in rows
+        ]
+
+    # ---- state and audit -----------------------------------------------------------------
+
+    async def get_state(self, key: str) -> str | None:
+        """A daemon state value (e.g. whether the scheduler is stopped)."""
+        row = self._db.execute("SELECT value FROM daemon_state WHERE key=?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        """Persist a daemon state value."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO daemon_state(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, value),
+            )
+
+    async def audit(
+        self, *, actor: str, action: str, target: str, outcome: str, details: Mapping[str, str]
+    ) -> None:
+        """Append an audit record."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO audit_log(time, actor, action, target, outcome, details) VALUES (?,?,?,?,?,?)",
+                (time.time(), actor, action, target, outcome, json.dumps(dict(details), sort_keys=True)),
+            )
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside our literals)."""
+    return [s.strip() for s in script.split(";") if s.strip()]

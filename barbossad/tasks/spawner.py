@@ -1,0 +1,287 @@
+"""The one place child processes are started, watched and killed.
+
+Every child starts in a new session (so it leads its own process group) and carries a unique
+`BARBOSSA_TASK_TOKEN` in its environment. Killing a task sends SIGTERM to its process group and
+to every process that still carries its token (this finds double-forked daemons that called
+setsid and left the group), then SIGKILL after the grace. A task is over when its leader exits;
+anything it left behind is killed then too, so no process of a finished task survives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+
+import psutil
+
+from barbossad.models import OutputStream
+from barbossad.tasks.base import OutputSink, ProcessResult
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "BARBOSSA_TASK_TOKEN"
+_CHUNK = 64 * 1024
+# After the leader exits, how long its pipes may stay open (held by a leftover child) before
+# the leftovers are killed.
+_DRAIN_GRACE = 0.5
+
+# Pids started through asyncio (reaped by asyncio's child watcher, never by reap_orphans).
+_managed: set[int] = set()
+
+
+_watched_loop: asyncio.AbstractEventLoop | None = None
+
+
+def install_child_watcher() -> None:
+    """Use pidfd-based child watching on Python 3.11 (no thread per child); call inside the loop.
+
+    Python 3.12+ does this by default; 3.11's default ThreadedChildWatcher starts one thread per
+    child process.
+    """
+    global _watched_loop
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    loop = asyncio.get_running_loop()
+    if _watched_loop is loop:
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        watcher = asyncio.PidfdChildWatcher()
+        watcher.attach_loop(loop)
+        asyncio.set_child_watcher(watcher)
+    _watched_loop = loop
+
+
+def become_subreaper() -> bool:
+    """Make this process adopt orphaned descendants (PR_SET_CHILD_SUBREAPER) so none escape."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_child_subreaper = 36
+        return bool(libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans() -> int:
+    """Reap exited children that asyncio does not manage (adopted orphans); returns how many."""
+    reaped = 0
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return 0
+    for child in children:
+        if child.pid in _managed:
+            continue
+        with contextlib.suppress(ChildProcessError, OSError):
+            pid, _ = os.waitpid(child.pid, os.WNOHANG)
+            if pid:
+                reaped += 1
+    return reaped
+
+
+def _token_processes(token: str) -> list[psutil.Process]:
+    """Live processes whose environment carries this task token."""
+    found = []
+    needle = f"{TOKEN_ENV}={token}".encode()
+    for pid in psutil.pids():
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                if needle in fh.read():
+                    found.append(psutil.Process(pid))
+        except (OSError, psutil.Error):
+            continue
+    return found
+
+
+def _signal_all(pgid: int, procs: Sequence[psutil.Process], sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            p.send_signal(sig)
+
+
+def _alive(procs: Sequence[psutil.Process]) -> list[psutil.Process]:
+    alive = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(p)
+        except psutil.Error:
+            continue
+    return alive
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while a process of the group is alive (zombies do not count: they are dead)."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    for pid in psutil.pids():
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state ppid pgrp ...
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+class ProcessSpawner:
+    """Runs argv vectors as whole-tree-killable child processes; implements `Spawner`."""
+
+    def __init__(self, kill_grace: float = 5.0) -> None:
+        self.kill_grace = kill_grace
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cwd: str | None,
+        sink: OutputSink,
+        timeout: float | None,
+        stdin: bytes | None = None,
+    ) -> ProcessResult:
+        """Run argv to completion; see `barbossad.tasks.base.Spawner`."""
+        install_child_watcher()
+        token = uuid.uuid4().hex
+        child_env = dict(env)
+        child_env[TOKEN_ENV] = token
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        _managed.add(proc.pid)
+        try:
+            return await self._supervise(proc, token, sink, timeout, stdin)
+        finally:
+            _managed.discard(proc.pid)
+
+    async def _supervise(
+        self,
+        proc: asyncio.subprocess.Process,
+        token: str,
+        sink: OutputSink,
+        timeout: float | None,
+        stdin: bytes | None,
+    ) -> ProcessResult:
+        assert proc.stdout is not None and proc.stderr is not None
+        pumps = [
+            asyncio.create_task(_pump(proc.stdout, OutputStream.STDOUT, sink)),
+            asyncio.create_task(_pump(proc.stderr, OutputStream.STDERR, sink)),
+        ]
+        if stdin is not None and proc.stdin is not None:
+            pumps.append(asyncio.create_task(_feed(proc.stdin, stdin)))
+        timed_out = False
+        try:
+            try:
+                await asyncio.wait_for(_leader_exit(proc), timeout)
+            except TimeoutError:
+                timed_out = True
+                await self.kill_tree(proc.pid, token)
+            # The leader is gone; leftovers holding the pipes are killed after a short drain.
+            _done, pending = await asyncio.wait(pumps, timeout=_DRAIN_GRACE)
+            if pending or _token_processes(token):
+                await self.kill_tree(proc.pid, token)
+                await asyncio.wait(pumps, timeout=self.kill_grace + 1)
+            # asyncio's wait() also waits for the pipes, which are closed by now.
+            await proc.wait()
+        except asyncio.CancelledError:
+            await asyncio.shield(self.kill_tree(proc.pid, token))
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            raise
+        finally:
+            for p in pumps:
+                p.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+        code = proc.returncode
+        if code is not None and code < 0:
+            return ProcessResult(exit_code=None, timed_out=timed_out, signal=-code)
+        return ProcessResult(exit_code=code, timed_out=timed_out)
+
+    async def kill_tree(self, pgid: int, token: str) -> None:
+        """SIGTERM the group and every token-carrying process, SIGKILL survivors after the grace."""
+        procs = _token_processes(token)
+        _signal_all(pgid, procs, signal.SIGTERM)
+        deadline = time.monotonic() + self.kill_grace
+        # Polling here is the mechanism (processes outside our children cannot be awaited),
+        # not test synchronisation.
+        while time.monotonic() < deadline:
+            reap_orphans()
+            procs = _alive(procs)
+            if not procs and not _group_alive(pgid):
+                break
+            await asyncio.sleep(0.05)
+        survivors = _alive(_token_processes(token))
+        if survivors or _group_alive(pgid):
+            log.info("process group %d outlived %.1fs grace; sending SIGKILL", pgid, self.kill_grace)
+            _signal_all(pgid, survivors, signal.SIGKILL)
+            for _ in range(40):
+                reap_orphans()
+                if not _alive(survivors) and not _group_alive(pgid):
+                    break
+                await asyncio.sleep(0.025)
+        reap_orphans()
+
+
+async def _leader_exit(proc: asyncio.subprocess.Process) -> None:
+    """Wait for the leader process to exit, without waiting for its pipes to close.
+
+    asyncio's Process.wait() resolves only once every pipe is closed, which a leftover
+    grandchild can hold open forever; a pidfd becomes readable when the process itself exits.
+    """
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        await proc.wait()
+        return
+    loop = asyncio.get_running_loop()
+    exited = loop.create_future()
+
+    def on_exit() -> None:
+        if not exited.done():
+            exited.set_result(None)
+
+    loop.add_reader(fd, on_exit)
+    try:
+        await exited
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+async def _pump(reader: asyncio.StreamReader, stream: OutputStream, sink: OutputSink) -> None:
+    while True:
+        data = await reader.read(_CHUNK)
+        if not data:
+            return
+        sink.write(stream, data)
+
+
+async def _feed(writer: asyncio.StreamWriter, data: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        writer.write(data)
+        await writer.drain()
+        writer.close()

@@ -1,0 +1,1 @@
+"""Benchmarks: each reports a figure against a baseline measured in the same run."""

@@ -1,0 +1,77 @@
+"""ProcessSpawner against real child processes: output, exit codes, timeouts and cancels kill trees."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+from harness import pids_with_marker
+
+from barbossad.models import OutputStream
+from barbossad.tasks.spawner import ProcessSpawner
+
+
+class Collect:
+    def __init__(self) -> None:
+        self.data: dict[OutputStream, bytearray] = {s: bytearray() for s in OutputStream}
+
+    def write(self, stream: OutputStream, data: bytes) -> None:
+        self.data[stream] += data
+
+
+async def test_streams_and_exit_code() -> None:
+    sink = Collect()
+    result = await ProcessSpawner().run(
+        ["bash", "-c", "echo out; echo err >&2; exit 7"], env=dict(os.environ), cwd=None, sink=sink, timeout=10
+    )
+    assert result.exit_code == 7 and not result.timed_out
+    assert bytes(sink.data[OutputStream.STDOUT]) == b"out\n"
+    assert bytes(sink.data[OutputStream.STDERR]) == b"err\n"
+
+
+async def test_stdin_and_cwd(tmp_path: object) -> None:
+    sink = Collect()
+    result = await ProcessSpawner().run(
+        ["bash", "-c", "cat; pwd"], env=dict(os.environ), cwd="/", sink=sink, timeout=10, stdin=b"fed\n"
+    )
+    assert result.exit_code == 0
+    assert bytes(sink.data[OutputStream.STDOUT]) == b"fed\n/\n"
+
+
+async def test_timeout_kills_children_that_ignore_sigterm() -> None:
+    marker = f"{uuid.uuid4().int % 10**6}.5"
+    script = f"trap '' TERM; (trap '' TERM; sleep {marker}) & sleep {marker}; wait"
+    sink = Collect()
+    result = await ProcessSpawner(kill_grace=0.5).run(
+        ["bash", "-c", script], env=dict(os.environ), cwd=None, sink=sink, timeout=0.5
+    )
+    assert result.timed_out
+    assert pids_with_marker(f"sleep {marker}") == []
+
+
+async def test_leftover_background_processes_are_killed_when_the_leader_exits() -> None:
+    marker = f"{uuid.uuid4().int % 10**6}.25"
+    sink = Collect()
+    result = await ProcessSpawner(kill_grace=0.5).run(
+        ["bash", "-c", f"sleep {marker} & echo bye"], env=dict(os.environ), cwd=None, sink=sink, timeout=10
+    )
+    assert result.exit_code == 0
+    assert pids_with_marker(f"sleep {marker}") == []
+
+
+async def test_cancel_kills_the_tree() -> None:
+    marker = f"{uuid.uuid4().int % 10**6}.75"
+    sink = Collect()
+    spawner = ProcessSpawner(kill_grace=0.5)
+    task = asyncio.create_task(
+        spawner.run(["bash", "-c", f"echo up; sleep {marker}"], env=dict(os.environ), cwd=None, sink=sink, timeout=None)
+    )
+    async with asyncio.timeout(10):
+        while not pids_with_marker(f"sleep {marker}"):
+            await asyncio.sleep(0.01)  # waiting for an external process to appear; bounded by the timeout
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pids_with_marker(f"sleep {marker}") == []
