@@ -22,6 +22,7 @@ from barbossad.definitions.tasks import parse_tasks
 from barbossad.definitions.validate import check_graph, check_placeholders
 from barbossad.definitions.variables import check_values, parse_variables, resolve_parameters
 from barbossad.errors import DefinitionError
+from barbossad.scheduler.cron import CronError, CronExpression, resolve_timezone
 from barbossad.tasks.base import TaskRegistry
 
 __all__ = [
@@ -54,9 +55,6 @@ _HINTS = {
     "trigger": "triggers",
     "concurrency": "max_parallel",
 }
-_CRON_MACROS = frozenset(
-    ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]
-)
 
 
 def parse_workflow(
@@ -141,13 +139,15 @@ def _schedule(
         reader.report(path, f"expected {expected}, got {describe(raw)}")
         return None
     where = path if isinstance(raw, str) else (*path, "cron")
-    fields = schedule.cron.split()
-    if not (len(fields) == 5 or (len(fields) == 1 and fields[0] in _CRON_MACROS)):
-        reader.report(
-            where,
-            f"expected a cron expression with 5 fields (minute hour day month weekday) "
-            f"or one of {', '.join(sorted(_CRON_MACROS))}, got {schedule.cron!r}",
-        )
+    try:
+        CronExpression.parse(schedule.cron)
+    except CronError as exc:
+        reader.report(where, str(exc))
+    if schedule.timezone:
+        try:
+            resolve_timezone(schedule.timezone)
+        except CronError as exc:
+            reader.report((*path, "timezone"), str(exc))
     if schedule.catch_up_limit < 0:
         reader.report((*path, "catch_up_limit"), "must not be negative")
     if schedule.catch_up_window is not None and schedule.catch_up_window <= 0:

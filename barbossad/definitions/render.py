@@ -19,7 +19,7 @@ import dataclasses
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from barbossad.definitions.shell_lexer import Context, ShellLexer
 from barbossad.errors import TaskError
@@ -50,8 +50,7 @@ class RenderError(TaskError):
     """A placeholder could not be rendered (no value, or it stands where no value is safe)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Placeholder:
+class Placeholder(NamedTuple):
     """One `{{ ... }}` in a text: where it is and the name it refers to (None if malformed)."""
 
     start: int

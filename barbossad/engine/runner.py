@@ -18,6 +18,7 @@ from barbossad.engine.events import EventBus, RunStateEvent, TaskStateEvent
 from barbossad.engine.output import OutputCapture
 from barbossad.engine.outputs_file import read_outputs
 from barbossad.engine.state import Decision, counts_as_failure, decide, dependency_ok, run_outcome
+from barbossad.errors import BarbossaError
 from barbossad.models import RunRecord, RunState, TaskRunRecord, TaskState
 from barbossad.store.base import Store, TaskUpdate
 from barbossad.tasks.base import Spawner, TaskContext, TaskRegistry, TaskResult, TaskSettings
@@ -339,6 +340,8 @@ class RunDriver:
             return TaskResult(ok=False, error=f"timed out after {task.timeout:g}s", timed_out=True)
         except asyncio.CancelledError:
             raise
+        except BarbossaError as exc:  # e.g. a value that cannot be rendered; the task fails
+            return TaskResult(ok=False, error=str(exc))
         except Exception as exc:
             log.exception("run %d task %s: task type %s raised", self.run.id, task.id, task.type)
             return TaskResult(ok=False, error=f"internal error in task type {task.type}: {exc}")

@@ -36,7 +36,7 @@ class ApiCallSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     data: str | None = None
     json: Any = None
-    timeout: float = 30.0
+    request_timeout: float | None = None  # default: the task's timeout, else 30 s
     expected_status: int | None = None  # None: any 2xx
     extract: Mapping[str, str] = field(default_factory=dict)  # output name -> JSON path
     max_body: int = 64 * 1024  # bytes of the reply kept as the `body` output
@@ -64,8 +64,8 @@ class ApiCallHandler:
         problems += _header_problems(spec.headers)
         if spec.data is not None and spec.json is not None:
             problems.append(("data", "give at most one of 'data' and 'json'"))
-        if spec.timeout <= 0:
-            problems.append(("timeout", "must be positive"))
+        if spec.request_timeout is not None and spec.request_timeout <= 0:
+            problems.append(("request_timeout", "must be positive"))
         if spec.max_body < 0:
             problems.append(("max_body", "must not be negative"))
         if spec.expected_status is not None and not 100 <= spec.expected_status <= 599:
@@ -91,7 +91,7 @@ class ApiCallHandler:
         limit = max(spec.max_body, _PARSE_LIMIT if spec.extract else 0)
         try:
             async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=spec.timeout)) as session,
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_timeout(spec, ctx))) as session,
                 session.request(
                     method,
                     spec.url,
@@ -103,7 +103,7 @@ class ApiCallHandler:
                 body, truncated = await read_capped(resp.content, limit)
                 status = resp.status
         except TimeoutError:
-            return TaskResult(ok=False, error=f"api_call: {line} timed out after {spec.timeout:g}s")
+            return TaskResult(ok=False, error=f"api_call: {line} timed out after {_timeout(spec, ctx):g}s")
         except aiohttp.ClientError as exc:
             return TaskResult(
                 ok=False, error=f"api_call: {line} failed: {exc or type(exc).__name__}"
@@ -228,3 +228,8 @@ def json_path(document: Any, path: str) -> Any:
 def _as_text(value: Any) -> str:
     # Strings as they are; everything else as compact JSON (true, 3, null, {"a":1}).
     return value if isinstance(value, str) else jsonlib.dumps(value, separators=(",", ":"))
+
+
+def _timeout(spec: ApiCallSpec, ctx: TaskContext) -> float:
+    """The request timeout: the spec's, else the task's, else 30 seconds."""
+    return spec.request_timeout or ctx.timeout or 30.0

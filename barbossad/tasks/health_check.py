@@ -1,6 +1,6 @@
 """health_check: probe an HTTP endpoint, a TCP port, a service, disk, memory or a process.
 
-One probe runs, bounded by `timeout`; with `wait_timeout` the probe repeats every `interval`
+One probe runs, bounded by `probe_timeout`; with `wait_timeout` the probe repeats every `interval`
 seconds until it reports healthy or the wait is over (e.g. "wait until the app answers after a
 deploy"). An unhealthy result is a failed task whose outputs still describe the last probe.
 """
@@ -50,7 +50,7 @@ class HealthCheckSpec:
     threshold_percent: float = 90.0  # disk/memory: unhealthy above this usage
     process_name: str | None = None
     service_name: str | None = None
-    timeout: float = 10.0  # seconds per probe
+    probe_timeout: float = 10.0  # seconds per probe
     wait_timeout: float = 0.0  # keep probing until healthy for up to this long; 0: one probe
     interval: float = 2.0  # seconds between probes while waiting
 
@@ -110,8 +110,8 @@ class HealthCheckHandler:
                 problems.append(("service_name", str(exc)))
         if not 0 <= spec.threshold_percent <= 100:
             problems.append(("threshold_percent", "must be between 0 and 100"))
-        if spec.timeout <= 0:
-            problems.append(("timeout", "must be positive"))
+        if spec.probe_timeout <= 0:
+            problems.append(("probe_timeout", "must be positive"))
         if spec.wait_timeout < 0:
             problems.append(("wait_timeout", "must not be negative"))
         if spec.interval <= 0:
@@ -190,7 +190,7 @@ def _ms(start: float) -> str:
 async def _probe_http(spec: HealthCheckSpec, ctx: TaskContext) -> _Probe:
     assert spec.url is not None
     start = time.monotonic()
-    timeout = aiohttp.ClientTimeout(total=spec.timeout)
+    timeout = aiohttp.ClientTimeout(total=spec.probe_timeout)
     try:
         # Redirects are not followed: a health endpoint that redirects (to a login page, say)
         # is reported as it is; expect the 30x explicitly if that is healthy.
@@ -215,14 +215,14 @@ async def _probe_tcp(spec: HealthCheckSpec, ctx: TaskContext) -> _Probe:
     assert spec.host is not None and spec.port is not None
     start = time.monotonic()
     try:
-        async with asyncio.timeout(spec.timeout):
+        async with asyncio.timeout(spec.probe_timeout):
             _reader, writer = await asyncio.open_connection(spec.host, spec.port)
             latency = _ms(start)
             writer.close()
             await writer.wait_closed()
     except TimeoutError:
         return _Probe(
-            False, f"connect timed out after {spec.timeout:g}s", {"latency_ms": _ms(start)}
+            False, f"connect timed out after {spec.probe_timeout:g}s", {"latency_ms": _ms(start)}
         )
     except OSError as exc:
         return _Probe(False, f"connect failed: {exc.strerror or exc}", {"latency_ms": _ms(start)})
@@ -235,7 +235,7 @@ async def _probe_service(spec: HealthCheckSpec, ctx: TaskContext) -> _Probe:
     capture = CaptureSink(ctx.sink)
     try:
         result = await ctx.spawner.run(
-            argv, env=ctx.env, cwd=None, sink=capture, timeout=spec.timeout
+            argv, env=ctx.env, cwd=None, sink=capture, timeout=spec.probe_timeout
         )
     except OSError as exc:
         return _Probe(False, f"cannot run systemctl: {exc.strerror}", {})
@@ -249,7 +249,7 @@ async def _probe_disk(spec: HealthCheckSpec, ctx: TaskContext) -> _Probe:
     path = spec.path or "/"
     try:
         # statvfs can hang on a dead network mount: keep it off the loop.
-        usage = await asyncio.wait_for(asyncio.to_thread(psutil.disk_usage, path), spec.timeout)
+        usage = await asyncio.wait_for(asyncio.to_thread(psutil.disk_usage, path), spec.probe_timeout)
     except TimeoutError:
         return _Probe(False, f"disk_usage({path!r}) timed out", {})
     except OSError as exc:

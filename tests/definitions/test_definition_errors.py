@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Issues
+from defkit import Issues
 
 CASES = [
     # (case id, YAML, line, field, message fragment, suggestion)
@@ -733,7 +733,7 @@ CASES = [
         """,
         3,
         "schedule",
-        "expected a cron expression with 5 fields",
+        "expected 5 fields (minute hour day-of-month month day-of-week) or 6",
         "",
     ),
     (

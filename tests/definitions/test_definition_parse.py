@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Limits, Mode, Parse, ProbeSpec, ShellSpec
+from defkit import Limits, Mode, Parse, ProbeSpec, ShellSpec
 
 from barbossad.definitions.model import RetryPolicy, RunCondition, ScheduleDef, VariableType
 from barbossad.definitions.parse import dump_workflow, parse_workflow, workflow_from_mapping

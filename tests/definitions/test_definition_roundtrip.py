@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 import yaml
-from conftest import make_registry
+from defkit import make_registry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

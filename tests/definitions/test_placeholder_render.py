@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import Limits, Mode, ProbeSpec, ShellSpec
+from defkit import Limits, Mode, ProbeSpec, ShellSpec
 
 from barbossad.definitions.render import (
     RenderedShell,

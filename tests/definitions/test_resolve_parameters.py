@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Parse
+from defkit import Parse
 
 from barbossad.definitions.model import WorkflowDef
 from barbossad.definitions.parse import resolve_parameters

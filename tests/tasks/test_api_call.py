@@ -152,7 +152,7 @@ async def test_extract_from_non_json(peer: Peer, make_ctx: MakeCtx) -> None:
 
 
 async def test_timeout(peer: Peer, make_ctx: MakeCtx) -> None:
-    result = await handler.run(ApiCallSpec(url=f"{peer.base}/hang", timeout=0.3), make_ctx())
+    result = await handler.run(ApiCallSpec(url=f"{peer.base}/hang", request_timeout=0.3), make_ctx())
     assert not result.ok
     assert result.error == f"api_call: GET {peer.base}/hang timed out after 0.3s"
 
@@ -178,7 +178,7 @@ async def test_connection_refused(make_ctx: MakeCtx) -> None:
         (ApiCallSpec(url="http://h/", headers={"X-A": "v\r\nX-Injected: 1"}), "headers"),
         (ApiCallSpec(url="http://h/", headers={"Bad Name": "v"}), "headers"),
         (ApiCallSpec(url="http://h/", data="a", json={"b": 1}), "data"),
-        (ApiCallSpec(url="http://h/", timeout=0), "timeout"),
+        (ApiCallSpec(url="http://h/", request_timeout=0), "request_timeout"),
         (ApiCallSpec(url="http://h/", max_body=-1), "max_body"),
         (ApiCallSpec(url="http://h/", expected_status=99), "expected_status"),
         (ApiCallSpec(url="http://h/", extract={"status": "a"}), "extract"),

@@ -108,7 +108,7 @@ async def test_http_redirect_is_not_followed(peer: Peer, make_ctx: MakeCtx) -> N
 
 
 async def test_http_probe_timeout(peer: Peer, make_ctx: MakeCtx) -> None:
-    spec = HealthCheckSpec(check_type="http", url=f"{peer.base}/hang", timeout=0.3)
+    spec = HealthCheckSpec(check_type="http", url=f"{peer.base}/hang", probe_timeout=0.3)
     result = await handler.run(spec, make_ctx())
     assert not result.ok and result.error.endswith("request failed: timed out")
 
@@ -216,7 +216,7 @@ async def test_service_uses_systemctl_is_active(make_ctx: MakeCtx, stub_bin: Stu
         (HealthCheckSpec(check_type="service", service_name="-x"), "service_name"),
         (HealthCheckSpec(check_type="process"), "process_name"),
         (HealthCheckSpec(check_type="disk", threshold_percent=120), "threshold_percent"),
-        (HealthCheckSpec(check_type="memory", timeout=0), "timeout"),
+        (HealthCheckSpec(check_type="memory", probe_timeout=0), "probe_timeout"),
         (HealthCheckSpec(check_type="memory", interval=0), "interval"),
         (HealthCheckSpec(check_type="memory", wait_timeout=-1), "wait_timeout"),
     ],
