@@ -4,6 +4,8 @@ echo server on a Unix socket, both measured in this run with the same client cod
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,27 +31,43 @@ async def _measure(target: str, method: str, request: bytes) -> float:
         return (time.perf_counter() - start) / CALLS
 
 
-async def _bare_echo(sock: Path) -> float:
-    async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        return request
+ECHO_SERVER = """
+import asyncio, sys
+import grpc
 
+async def echo(request, context):
+    return request
+
+async def main(path):
     server = grpc.aio.server()
     handler = grpc.method_handlers_generic_handler(
         "bench.Echo", {"Ping": grpc.unary_unary_rpc_method_handler(echo)}
     )
     server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"unix:{sock}")
+    server.add_insecure_port("unix:" + path)
     await server.start()
+    print("ready", flush=True)
+    await server.wait_for_termination()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def _bare_echo(sock: Path) -> float:
+    """The floor: a bare grpc.aio echo server in its own process, like the daemon."""
+    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(sock)], stdout=subprocess.PIPE, text=True)
     try:
-        return await _measure(f"unix:{sock}", "/bench.Echo/Ping", b"")
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        return asyncio.run(_measure(f"unix:{sock}", "/bench.Echo/Ping", b""))
     finally:
-        await server.stop(None)
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def bench_rpc() -> Result:
     """Ping through a real daemon vs the bare echo server."""
     with tempfile.TemporaryDirectory(prefix="bbe-", dir="/tmp") as tmp:
-        baseline = asyncio.run(_bare_echo(Path(tmp) / "echo.sock"))
+        baseline = _bare_echo(Path(tmp) / "echo.sock")
     with running_daemon() as sock:
         request = daemon_pb2.PingRequest().SerializeToString()
         method = "/" + daemon_pb2.DESCRIPTOR.services_by_name["DaemonService"].full_name + "/Ping"

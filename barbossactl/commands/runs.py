@@ -90,7 +90,7 @@ def list_runs(ctx: Context, args: argparse.Namespace) -> int:
     while len(runs) < args.limit:
         request = executions_pb2.ListRunsRequest(
             workflow=args.workflow,
-            states=states,
+            states=states,  # type: ignore[arg-type]
             page=common_pb2.PageRequest(
                 page_size=min(args.limit - len(runs), MAX_PAGE), page_token=page.next_page_token
             ),

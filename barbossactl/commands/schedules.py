@@ -68,9 +68,9 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
         parameters=dict(args.params),
     )
     if args.misfire:
-        request.misfire = convert.enum_number(schedules_pb2.MisfirePolicy.DESCRIPTOR, args.misfire)
+        request.misfire = convert.enum_number(schedules_pb2.MisfirePolicy.DESCRIPTOR, args.misfire)  # type: ignore[assignment]
     if args.overlap:
-        request.overlap = convert.enum_number(schedules_pb2.OverlapPolicy.DESCRIPTOR, args.overlap)
+        request.overlap = convert.enum_number(schedules_pb2.OverlapPolicy.DESCRIPTOR, args.overlap)  # type: ignore[assignment]
     s = ctx.call(Stub, "AddSchedule", request)
     ctx.emit(s, lambda: _describe(s, "added"))
     return 0

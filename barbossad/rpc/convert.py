@@ -253,7 +253,7 @@ def task_config(task: Any) -> workflows_pb2.TaskConfig:
     oneof = {f.name for f in workflows_pb2.TaskConfig.DESCRIPTOR.oneofs_by_name["spec"].fields}
     if task.type in oneof:
         _spec_into(getattr(msg, task.type), task.spec)
-    elif dataclasses.is_dataclass(task.spec):
+    elif dataclasses.is_dataclass(task.spec) and not isinstance(task.spec, type):
         msg.custom.fields.update(_jsonable(dataclasses.asdict(task.spec)))
     return msg
 
