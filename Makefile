@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint proto bench venv clean
+.PHONY: run test lint proto bench venv clean sysdeps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,11 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/barbossad $(ARGS)
 
+sysdeps:
+	bash .ci/sysdeps.sh
+
 ## test: set up and run the whole test suite
-test: $(STAMP)
+test: sysdeps $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--socket", type=Path, help="Unix socket the gRPC API listens on")
     p.add_argument("--log-level", choices=LOG_LEVELS, help="default: info")
     p.add_argument("--shutdown-grace", type=float, help="seconds running runs get on SIGTERM (default 30)")
+    p.add_argument("--http", metavar="HOST:PORT", help="listener for webhooks and /healthz "
+                   "(default 127.0.0.1:9740; 'off' or '' disables it)")
     p.add_argument("--version", action="version", version=f"barbossad {__version__}")
     return p
 
@@ -76,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         "socket": args.socket,
         "log_level": args.log_level,
         "shutdown_grace": args.shutdown_grace,
+        "http": args.http,
     }
     try:
         config = load_config(overrides, args.config)

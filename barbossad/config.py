@@ -102,6 +102,8 @@ def _coerce(key: str, value: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise ConfigError(f"{where}: {key}: expected a positive number, got {value!r}")
         return type(default)(value)
+    if key == "http" and value is False:
+        return "off"  # YAML reads `http: off` as false
     if key == "log_level":
         if value not in LOG_LEVELS:
             raise ConfigError(f"{where}: log_level: expected one of {', '.join(LOG_LEVELS)}, got {value!r}")

@@ -19,9 +19,14 @@ from barbossad.engine.engine import WorkflowEngine
 from barbossad.errors import StartupError, StoreError
 from barbossad.notify import Notifier
 from barbossad.rpc.context import ServiceContext
+from barbossad.rpc.schedules import SchedulerServicer, ScheduleServicer
 from barbossad.rpc.server import ApiServer
+from barbossad.scheduler.manager import Scheduler
+from barbossad.scheduler.service import build_scheduler
 from barbossad.tasks.base import TaskSettings
 from barbossad.tasks.spawner import become_subreaper, reap_orphans
+from barbossad.triggers.service import TriggerService
+from barbossad.watcher import TemplateWatcher
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,8 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self._stops = 0
         self.engine: WorkflowEngine | None = None
+        self.scheduler: Scheduler | None = None
+        self.watcher: TemplateWatcher | None = None
 
     def _prepare(self) -> None:
         cfg = self.config
@@ -128,8 +135,10 @@ class Daemon:
     async def reload(self) -> ReloadSummary:
         """Rescan the templates directory (SIGHUP, `barbossactl reload`)."""
         assert self.engine is not None
-        summary = self.engine.catalog.scan()
+        summary = await self.watcher.rescan() if self.watcher else self.engine.catalog.scan()
         log.info("reload: %d loaded, %d invalid, %d removed", summary.loaded, summary.invalid, summary.removed)
+        if self.scheduler is not None:
+            await self.scheduler.refresh()  # schedules added to the database without the daemon
         return summary
 
     def _on_term(self) -> None:
@@ -154,13 +163,28 @@ class Daemon:
                     log.info("installed %d bundled templates into %s", installed, cfg.templates_dir)
             summary = engine.catalog.scan()
             await engine.recover()
+            scheduler = self.scheduler = build_scheduler(engine)
+            await scheduler.open()  # loads schedules, follows templates; fires from activate()
+            stack.push_async_callback(scheduler.close)
+            self.watcher = TemplateWatcher(engine.catalog, store=engine.store)  # hot reload
+            await self.watcher.start()
+            stack.push_async_callback(self.watcher.stop)
+            triggers = TriggerService(
+                engine, engine.catalog, http=cfg.http, deliveries=engine.store
+            )
+            await triggers.start()  # webhook, on_workflow and file_watch triggers; HTTP listener
+            stack.push_async_callback(triggers.stop)
             if become_subreaper():
                 loop.add_signal_handler(signal.SIGCHLD, reap_orphans)
                 stack.callback(loop.remove_signal_handler, signal.SIGCHLD)
             ctx = ServiceContext(
-                engine=engine, config=cfg, started_at=datetime.now(UTC), version=__version__, reload=self.reload
+                engine=engine, config=cfg, started_at=datetime.now(UTC), version=__version__, reload=self.reload,
+                scheduler=scheduler,
             )
-            server = ApiServer(ctx)
+            server = ApiServer(
+                ctx,
+                extra_servicers={"schedules": ScheduleServicer(scheduler), "scheduler": SchedulerServicer(scheduler)},
+            )
             try:
                 server.bind_unix(cfg.socket)
             except (OSError, RuntimeError) as exc:
@@ -174,6 +198,7 @@ class Daemon:
                 loop.add_signal_handler(sig, self._on_term)
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
             status = f"serving on {cfg.socket}: {summary.loaded} templates, {summary.invalid} invalid"
+            await scheduler.activate()  # catch up missed slots, then fire (unless stopped)
             self.notifier.ready(status)
             interval = self.notifier.watchdog_interval()
             if interval and self.notifier.enabled:
@@ -183,6 +208,8 @@ class Daemon:
             await self.stop_event.wait()
             self.notifier.stopping()
             self.notifier.status("draining")
+            await scheduler.close()  # first: no new scheduled runs while draining
+            await triggers.stop()  # first: no new webhook, event or file-watch runs while draining
             await server.draining()
             await engine.shutdown(cfg.shutdown_grace)
         log.info("barbossad stopped")

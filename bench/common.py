@@ -51,7 +51,8 @@ def running_daemon(templates: dict[str, str] | None = None, extra: list[str] | N
     log = (root / "daemon.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "barbossad", "--state-dir", str(root / "state"), "--templates-dir", str(tdir),
-         "--socket", str(sock), "--log-level", "warning", *(extra or [])],
+         "--socket", str(sock), "--log-level", "warning", "--http", "off",
+         *(extra or [])],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     try:

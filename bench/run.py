@@ -1,7 +1,7 @@
 """Run the benchmarks and print each figure against its same-run baseline.
 
     make bench                    # all
-    make bench BENCH_ARGS="rpc"   # some: rpc, cli, ...
+    make bench BENCH_ARGS="rpc"   # some: rpc, cli, reload, engine, compare
 Results are also written as JSON to bench/results/latest.json.
 """
 
@@ -31,7 +31,38 @@ def _rpc() -> list[Result]:
     return [bench_rpc()]
 
 
-BENCHES: dict[str, Callable[[], list[Result]]] = {"cli": _cli, "rpc": _rpc}
+def _reload() -> list[Result]:
+    from bench.bench_reload import bench_reload
+
+    return bench_reload()
+
+
+def _engine() -> list[Result]:
+    from bench.bench_engine import bench_engine
+
+    return bench_engine()
+
+
+def _compare() -> list[Result]:
+    from bench.compare.compare import bench_compare
+
+    return bench_compare()
+
+
+def _scheduler() -> list[Result]:
+    from bench.bench_scheduler import bench_scheduler
+
+    return bench_scheduler()
+
+
+BENCHES: dict[str, Callable[[], list[Result]]] = {
+    "cli": _cli,
+    "rpc": _rpc,
+    "reload": _reload,
+    "engine": _engine,
+    "compare": _compare,  # Luigi and Prefect from bench/.venv-compare, created on first use
+    "scheduler": _scheduler,
+}
 
 
 def main() -> int:

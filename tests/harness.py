@@ -78,6 +78,8 @@ class DaemonProcess:
             str(self.socket),
             "--log-level",
             "debug",
+            "--http",  # off unless a test asks: daemons run in parallel and would share a port
+            "off",
             *self.extra_args,
         ]
 

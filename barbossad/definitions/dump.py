@@ -45,7 +45,7 @@ def dump_workflow(workflow: WorkflowDef) -> dict[str, Any]:
     if workflow.schedules:
         out["schedule"] = [_fields(s, exclude=("line",)) for s in workflow.schedules]
     if workflow.triggers:
-        out["triggers"] = [_plain(t) for t in workflow.triggers]
+        out["triggers"] = [{t.kind: _fields(t, exclude=("line",))} for t in workflow.triggers]
     out["tasks"] = [_task(t) for t in workflow.tasks]
     return out
 

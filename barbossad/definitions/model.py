@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from barbossad.definitions.trigger_model import TriggerDef
+
 
 class RunCondition(StrEnum):
     """When a task runs, given how its dependencies ended."""
@@ -102,7 +104,7 @@ class WorkflowDef:
     max_parallel: int | None = None
     timeout: float | None = None
     schedules: tuple[ScheduleDef, ...] = ()
-    triggers: tuple[Mapping[str, Any], ...] = ()
+    triggers: tuple[TriggerDef, ...] = ()
     source: str = "<request>"  # file the definition came from
     hash: str = ""  # sha256 of the canonical definition
 

@@ -14,15 +14,17 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from barbossad.definitions.convert import Reader, describe, to_float, to_int, to_json, to_str
+from barbossad.definitions.convert import Reader, describe, to_float, to_int, to_str
 from barbossad.definitions.dump import definition_hash, dump_workflow
 from barbossad.definitions.loader import FieldPath, LoadedDocument, load_document
 from barbossad.definitions.model import ScheduleDef, VariableDef, WorkflowDef
 from barbossad.definitions.tasks import parse_tasks
+from barbossad.definitions.triggers import parse_triggers
 from barbossad.definitions.validate import check_graph, check_placeholders
 from barbossad.definitions.variables import check_values, parse_variables, resolve_parameters
 from barbossad.errors import DefinitionError
 from barbossad.scheduler.cron import CronError, CronExpression, resolve_timezone
+from barbossad.scheduler.model import MAX_CATCH_UP_LIMIT, MisfirePolicy, OverlapPolicy
 from barbossad.tasks.base import TaskRegistry
 
 __all__ = [
@@ -92,7 +94,7 @@ def _workflow(doc: LoadedDocument, registry: TaskRegistry) -> WorkflowDef:
         max_parallel=_positive(reader, data, "max_parallel", to_int),
         timeout=_positive(reader, data, "timeout", to_float),
         schedules=_schedules(reader, data.get("schedule"), variables),
-        triggers=_triggers(reader, data.get("triggers")),
+        triggers=parse_triggers(reader, data.get("triggers"), variables),
         source=doc.source,
     )
     if reader.issues:
@@ -123,6 +125,15 @@ def _schedules(
     return tuple(schedules)
 
 
+def _check_policies(reader: Reader, schedule: ScheduleDef, path: FieldPath) -> None:
+    for key, policy in (("misfire", MisfirePolicy), ("overlap", OverlapPolicy)):
+        value = getattr(schedule, key)
+        allowed = [p.value for p in policy]
+        if value not in allowed:
+            message = f"unknown {key} policy {value!r}; expected one of {', '.join(allowed)}"
+            reader.report((*path, key), message, reader.suggest(str(value), allowed))
+
+
 def _schedule(
     reader: Reader, raw: Any, path: FieldPath, variables: tuple[VariableDef, ...]
 ) -> ScheduleDef | None:
@@ -148,29 +159,12 @@ def _schedule(
             resolve_timezone(schedule.timezone)
         except CronError as exc:
             reader.report((*path, "timezone"), str(exc))
-    if schedule.catch_up_limit < 0:
-        reader.report((*path, "catch_up_limit"), "must not be negative")
+    if not 0 <= schedule.catch_up_limit <= MAX_CATCH_UP_LIMIT:
+        reader.report((*path, "catch_up_limit"), f"must be within 0-{MAX_CATCH_UP_LIMIT}")
+    _check_policies(reader, schedule, path)
     if schedule.catch_up_window is not None and schedule.catch_up_window <= 0:
         reader.report((*path, "catch_up_window"), "must be greater than 0")
     _, problems = check_values(variables, schedule.parameters)
     for name, bad in problems:
         reader.report((*path, "parameters", name), bad.message, bad.suggestion)
     return schedule
-
-
-def _triggers(reader: Reader, raw: Any) -> tuple[Mapping[str, Any], ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list | tuple):
-        reader.report(("triggers",), f"expected a list of trigger mappings, got {describe(raw)}")
-        return ()
-    triggers = []
-    for index, item in enumerate(raw):
-        path = ("triggers", index)
-        if not isinstance(item, Mapping):
-            reader.report(path, f"expected a trigger mapping, got {describe(item)}")
-            continue
-        value = reader.convert(to_json, item, path)
-        if value is not None:
-            triggers.append(value)
-    return tuple(triggers)

@@ -1,19 +1,21 @@
 """WorkflowEngine: the embeddable Python API, and what the daemon runs on.
 
-    from barbossad import WorkflowEngine, TriggerType
-    engine = WorkflowEngine("/srv/barbossa")
-    wf = engine.create_workflow_from_template("hello", {"greeting": "hi"})
-    run = await engine.execute_workflow(wf, TriggerType.MANUAL)
+from barbossad import WorkflowEngine, TriggerType
+engine = WorkflowEngine("/srv/barbossa")
+wf = engine.create_workflow_from_template("hello", {"greeting": "hi"})
+run = await engine.execute_workflow(wf, TriggerType.MANUAL)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,13 @@ from barbossad.definitions.parse import (
     workflow_from_mapping,
 )
 from barbossad.engine.events import EventBus
+from barbossad.engine.invoke import EngineDeps
+from barbossad.engine.plan import plan as plan_dag
 from barbossad.engine.planview import ExecutionPlan, build_plan
-from barbossad.engine.runner import EngineDeps, RunDriver
+from barbossad.engine.reuse import reusable, store_reused
+from barbossad.engine.runner import RunDriver
 from barbossad.errors import FailedPreconditionError, NotFoundError, UnavailableError
-from barbossad.models import RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
+from barbossad.models import RunRecord, RunState, TaskRunRecord, TriggerType
 from barbossad.store.base import NewTask, Store
 from barbossad.tasks.base import Spawner, TaskHandler, TaskRegistry, TaskSettings
 from barbossad.tasks.spawner import ProcessSpawner
@@ -37,6 +42,10 @@ from barbossad.tasks.spawner import ProcessSpawner
 log = logging.getLogger(__name__)
 
 CompletionHook = Callable[[RunRecord], Awaitable[None] | None]
+
+MAX_SUBWORKFLOW_DEPTH = 8
+# How deep in sub-workflows the current run is; runs inherit it through their asyncio tasks.
+_depth: ContextVar[int] = ContextVar("barbossa_subworkflow_depth", default=0)
 
 
 def _default_registry() -> TaskRegistry:
@@ -74,11 +83,21 @@ class WorkflowEngine:
             store = SQLiteStore.open(base / "workflows.db")
         self.store: Store = store
         self.registry = registry or _default_registry()
-        tdir = Path(templates_dir) if templates_dir else (base / "workflow_templates" if base else None)
-        self.catalog = TemplateCatalog(tdir or Path(tempfile.gettempdir()) / "barbossa-none", self.registry)
+        tdir = (
+            Path(templates_dir)
+            if templates_dir
+            else (base / "workflow_templates" if base else None)
+        )
+        self.catalog = TemplateCatalog(
+            tdir or Path(tempfile.gettempdir()) / "barbossa-none", self.registry
+        )
         self.bus = EventBus()
         self.settings = settings or TaskSettings(allowed_roots=(base,) if base else ())
-        scratch = Path(scratch_dir) if scratch_dir else (base / "scratch" if base else Path(tempfile.mkdtemp()))
+        scratch = (
+            Path(scratch_dir)
+            if scratch_dir
+            else (base / "scratch" if base else Path(tempfile.mkdtemp()))
+        )
         self._deps = EngineDeps(
             store=self.store,
             bus=self.bus,
@@ -95,6 +114,7 @@ class WorkflowEngine:
         self._drivers: dict[int, RunDriver] = {}
         self._tasks: dict[int, asyncio.Task[RunState]] = {}
         self._hooks: list[CompletionHook] = []
+        self._scanned = False
         self.accepting = True
 
     # ---- definitions -----------------------------------------------------------------------
@@ -109,9 +129,20 @@ class WorkflowEngine:
 
     def load_templates(self) -> int:
         """Scan the templates directory; returns how many templates are valid."""
+        self._scanned = True
         return self.catalog.scan().loaded
 
-    def create_workflow_from_config(self, config: Mapping[str, Any] | str | bytes, *, source: str = "<config>") -> WorkflowDef:
+    def _template(self, name: str) -> WorkflowDef | None:
+        """A template's definition; the directory is scanned on the first miss (embedded use)."""
+        definition = self.catalog.definition(name)
+        if definition is None and not self._scanned:
+            self.load_templates()
+            definition = self.catalog.definition(name)
+        return definition
+
+    def create_workflow_from_config(
+        self, config: Mapping[str, Any] | str | bytes, *, source: str = "<config>"
+    ) -> WorkflowDef:
         """Parse and validate a definition given as a mapping or as YAML/JSON text."""
         if isinstance(config, str | bytes):
             return parse_workflow(config, source=source, registry=self.registry)
@@ -142,7 +173,9 @@ class WorkflowEngine:
 
     # ---- runs ------------------------------------------------------------------------------
 
-    def plan(self, workflow: WorkflowDef, parameters: Mapping[str, str] | None = None) -> ExecutionPlan:
+    def plan(
+        self, workflow: WorkflowDef, parameters: Mapping[str, str] | None = None
+    ) -> ExecutionPlan:
         """Validate parameters and describe what a run would do (a dry run)."""
         values = resolve_parameters(workflow, dict(parameters or {}))
         return build_plan(workflow, values, self.registry, self.settings)
@@ -163,7 +196,9 @@ class WorkflowEngine:
             raise UnavailableError("barbossad is shutting down and accepts no new runs")
         values = resolve_parameters(workflow, dict(parameters or {}))
         name = key or workflow.name
-        await self.store.put_definition(workflow.hash, name, json.dumps(dump_workflow(workflow), sort_keys=True))
+        await self.store.put_definition(
+            workflow.hash, name, json.dumps(dump_workflow(workflow), sort_keys=True)
+        )
         run = await self.store.create_run(
             workflow=name,
             trigger=trigger,
@@ -174,18 +209,11 @@ class WorkflowEngine:
             retry_of=retry_of,
         )
         if reused:
-            from barbossad.store.base import TaskUpdate
-
-            for task_id, rec in reused.items():
-                await self.store.update_task(
-                    run.id,
-                    task_id,
-                    TaskUpdate(state=TaskState.SUCCEEDED, attempt=rec.attempt, exit_code=rec.exit_code,
-                               outputs=rec.outputs, reused=True, started_at=rec.started_at,
-                               finished_at=rec.finished_at),
-                )
+            await store_reused(self.store, run.id, reused)
         self.bus.open(run.id)
-        driver = RunDriver(workflow=workflow, run=run, values=values, deps=self._deps, reused=reused)
+        driver = RunDriver(
+            workflow=workflow, run=run, values=values, deps=self._deps, reused=reused
+        )
         self._drivers[run.id] = driver
         task = asyncio.create_task(self._drive(driver), name=f"run-{run.id}")
         self._tasks[run.id] = task
@@ -224,9 +252,7 @@ class WorkflowEngine:
     ) -> RunRecord:
         """Run a workflow (a definition, or the name of a template) and wait for its end."""
         key = workflow if isinstance(workflow, str) else None
-        definition = self.catalog.definition(workflow) if isinstance(workflow, str) else workflow
-        if definition is None:
-            raise NotFoundError(f"no workflow named {workflow!r}")
+        definition = await self.resolve(workflow) if isinstance(workflow, str) else workflow
         run = await self.start(definition, trigger, parameters, key=key, triggered_by=triggered_by)
         return await self.wait(run.id)
 
@@ -251,7 +277,9 @@ class WorkflowEngine:
             record = await self.store.get_run(run_id)
             if record is None:
                 raise NotFoundError(f"no run with id {run_id}")
-            raise FailedPreconditionError(f"run {run_id} is not running (it is {record.state.value})")
+            raise FailedPreconditionError(
+                f"run {run_id} is not running (it is {record.state.value})"
+            )
         driver.cancel(RunState.CANCELLED)
         return await self.wait(run_id)
 
@@ -261,14 +289,19 @@ class WorkflowEngine:
         if old is None:
             raise NotFoundError(f"no run with id {run_id}")
         if not old.state.finished:
-            raise FailedPreconditionError(f"run {run_id} is still {old.state.value}; cancel it or wait")
+            raise FailedPreconditionError(
+                f"run {run_id} is still {old.state.value}; cancel it or wait"
+            )
         if old.state is RunState.SUCCEEDED:
             raise FailedPreconditionError(f"run {run_id} succeeded; there is nothing to retry")
         body = await self.store.get_definition(old.definition_hash)
         if body is None:
-            raise FailedPreconditionError(f"the definition run {run_id} ran ({old.definition_hash[:12]}) is not stored")
-        workflow = workflow_from_mapping(json.loads(body), source=f"run {run_id}", registry=self.registry)
-        reused = {t.task_id: t for t in old.tasks if t.state is TaskState.SUCCEEDED}
+            raise FailedPreconditionError(
+                f"the definition run {run_id} ran ({old.definition_hash[:12]}) is not stored"
+            )
+        workflow = workflow_from_mapping(
+            json.loads(body), source=f"run {run_id}", registry=self.registry
+        )
         return await self.start(
             workflow,
             TriggerType.RETRY,
@@ -276,22 +309,46 @@ class WorkflowEngine:
             key=old.workflow,
             triggered_by=triggered_by or f"retry of run {run_id}",
             retry_of=run_id,
-            reused=reused,
+            reused=reusable(workflow, old),
         )
 
-    async def _run_subworkflow(self, name: str, parameters: Mapping[str, str]) -> tuple[bool, dict[str, str], int]:
+    async def _run_subworkflow(
+        self, name: str, parameters: Mapping[str, str]
+    ) -> tuple[bool, dict[str, str], int]:
+        depth = _depth.get() + 1
+        if depth > MAX_SUBWORKFLOW_DEPTH:
+            raise FailedPreconditionError(
+                f"sub-workflows nest deeper than {MAX_SUBWORKFLOW_DEPTH} levels"
+                f" (does {name!r} run itself?)"
+            )
         definition = await self.resolve(name)
-        run = await self.start(definition, TriggerType.WORKFLOW, parameters, key=name, triggered_by="sub-workflow")
-        record = await self.wait(run.id)
-        outputs = {f"{t.task_id}.{k}": v for t in record.tasks for k, v in t.outputs.items()}
-        return record.state is RunState.SUCCEEDED, outputs, run.id
+        token = _depth.set(depth)  # inherited by the child run's tasks
+        try:
+            run = await self.start(
+                definition, TriggerType.WORKFLOW, parameters, key=name, triggered_by="sub-workflow"
+            )
+        finally:
+            _depth.reset(token)
+        try:
+            record = await self.wait(run.id)
+        except asyncio.CancelledError:
+            # The parent task was cancelled or timed out: so is the child run.
+            driver = self._drivers.get(run.id)
+            if driver is not None:
+                driver.cancel(RunState.CANCELLED)
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.wait(run.id))
+            raise
+        return record.state is RunState.SUCCEEDED, _child_outputs(definition, record), run.id
 
     async def resolve(self, name: str) -> WorkflowDef:
         """The definition of a workflow by name: an API-created one, else a template."""
         stored = await self.store.get_workflow(name)
         if stored is not None:
-            return workflow_from_mapping(json.loads(stored.body), source=f"workflow {name}", registry=self.registry)
-        definition = self.catalog.definition(name)
+            return workflow_from_mapping(
+                json.loads(stored.body), source=f"workflow {name}", registry=self.registry
+            )
+        definition = self._template(name)
         if definition is None:
             raise NotFoundError(f"no workflow or template named {name!r} (see 'barbossactl list')")
         return definition
@@ -326,3 +383,16 @@ def _variable_mapping(data: Mapping[str, Any], name: str) -> dict[str, Any]:
     if isinstance(entry, Mapping):
         return dict(entry)
     return {"default": entry} if entry is not None else {}
+
+
+def _child_outputs(workflow: WorkflowDef, record: RunRecord) -> dict[str, str]:
+    """A sub-workflow's outputs as its parent task's: every child task's outputs by key.
+
+    Keys are plain (`{{ tasks.SUB.outputs.KEY }}` takes one segment); when several child tasks
+    publish a key, the one latest in the child's plan order wins.
+    """
+    by_task = {t.task_id: t.outputs for t in record.tasks}
+    outputs: dict[str, str] = {}
+    for task_id in plan_dag(workflow).order:
+        outputs.update(by_task.get(task_id, {}))
+    return outputs

@@ -7,6 +7,7 @@ window are held. Output past the head cap is kept only as its last `tail_bytes`.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
 from collections import deque
 
@@ -51,21 +52,14 @@ class OutputCapture:
         self.truncated = False
         self.total_bytes = 0
         self.stdout = bytearray()
+        self._decoders: dict[OutputStream, codecs.IncrementalDecoder] = {}
 
     def write(self, stream: OutputStream, data: bytes) -> None:
-        """Take a chunk: publish it live, keep it in the head or the tail window."""
+        """Take a chunk: publish it live (whole characters), keep it in the head or the tail."""
         self.total_bytes += len(data)
         if stream is OutputStream.STDOUT and len(self.stdout) < _STDOUT_KEEP:
             self.stdout += data[: _STDOUT_KEEP - len(self.stdout)]
-        self._bus.publish(
-            self._run_id,
-            LogEvent(
-                task_id=self._task_id,
-                attempt=self._attempt,
-                stream=stream,
-                text=data.decode("utf-8", "replace"),
-            ),
-        )
+        self._publish(stream, data)
         if self._head_left > 0:
             head = data[: self._head_left]
             self._head_left -= len(head)
@@ -82,6 +76,21 @@ class OutputCapture:
             self._tail_size += len(data)
             while self._tail and self._tail_size - len(self._tail[0][1]) >= self._tail_bytes:
                 self._tail_size -= len(self._tail.popleft()[1])
+
+    def _publish(self, stream: OutputStream, data: bytes) -> None:
+        decoder = self._decoders.get(stream)
+        if not self._bus.wants_output(self._run_id):
+            # Nobody would receive it: skip the decoding, and restart the decoder so a character
+            # split across a skipped chunk does not corrupt the next one sent.
+            if decoder is not None:
+                decoder.reset()
+            return
+        if decoder is None:
+            decoder = self._decoders[stream] = codecs.getincrementaldecoder("utf-8")("replace")
+        text = decoder.decode(data)
+        if text:
+            event = LogEvent(task_id=self._task_id, attempt=self._attempt, stream=stream, text=text)
+            self._bus.publish(self._run_id, event)
 
     def _flush_soon(self, delay: float) -> None:
         if self._flusher is not None:
@@ -105,6 +114,13 @@ class OutputCapture:
 
     async def close(self) -> None:
         """Flush everything: the rest of the head, then the tail window (trimmed to its cap)."""
+        for stream, decoder in self._decoders.items():
+            rest = decoder.decode(b"", final=True)
+            if rest and self._bus.wants_output(self._run_id):
+                event = LogEvent(
+                    task_id=self._task_id, attempt=self._attempt, stream=stream, text=rest
+                )
+                self._bus.publish(self._run_id, event)
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None

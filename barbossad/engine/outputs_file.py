@@ -15,7 +15,10 @@ _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 def parse_outputs(text: str) -> dict[str, str]:
     """Parse the outputs file's text; malformed lines are ignored."""
     outputs: dict[str, str] = {}
-    lines = text.splitlines()
+    # Lines end at "\n" only: str.splitlines() would also break values at "\r", "\f", "\x1c"...
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     i = 0
     while i < len(lines):
         line = lines[i]

@@ -99,5 +99,8 @@ def build_plan(
             )
         stages.append(tuple(planned))
     return ExecutionPlan(
-        workflow=workflow.name, definition_hash=workflow.hash, parameters=dict(values), stages=tuple(stages)
+        workflow=workflow.name,
+        definition_hash=workflow.hash,
+        parameters=dict(values),
+        stages=tuple(stages),
     )

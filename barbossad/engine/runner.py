@@ -5,45 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 
 from barbossad.definitions.model import TaskDef, WorkflowDef
-from barbossad.definitions.render import render_spec, render_text
-from barbossad.engine.events import EventBus, RunStateEvent, TaskStateEvent
+from barbossad.engine.events import RunStateEvent, TaskStateEvent
+from barbossad.engine.invoke import Attempt, EngineDeps, invoke
 from barbossad.engine.output import OutputCapture
 from barbossad.engine.outputs_file import read_outputs
 from barbossad.engine.state import Decision, counts_as_failure, decide, dependency_ok, run_outcome
-from barbossad.errors import BarbossaError
 from barbossad.models import RunRecord, RunState, TaskRunRecord, TaskState
-from barbossad.store.base import Store, TaskUpdate
-from barbossad.tasks.base import Spawner, TaskContext, TaskRegistry, TaskResult, TaskSettings
+from barbossad.store.base import TaskUpdate
+from barbossad.tasks.base import TaskResult
+
+__all__ = ["RunDriver"]
 
 log = logging.getLogger(__name__)
-
-SubWorkflowRunner = Callable[[str, Mapping[str, str]], Awaitable[tuple[bool, dict[str, str], int]]]
-
-
-@dataclass(slots=True, kw_only=True)
-class EngineDeps:
-    """What every run needs, wired once by the engine."""
-
-    store: Store
-    bus: EventBus
-    registry: TaskRegistry
-    spawner: Spawner
-    settings: TaskSettings
-    global_limit: asyncio.Semaphore
-    scratch_root: Path
-    default_max_parallel: int = 16
-    output_head_bytes: int = 1024 * 1024
-    output_tail_bytes: int = 256 * 1024
-    base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    run_workflow: SubWorkflowRunner | None = None
 
 
 def _now() -> datetime:
@@ -66,7 +44,13 @@ class RunDriver:
         self.run = run
         self.deps = deps
         self._values = dict(values)
-        self._values.update({"run.id": str(run.id), "workflow.name": workflow.name, "run.trigger": run.trigger.value})
+        self._values.update(
+            {
+                "run.id": str(run.id),
+                "workflow.name": workflow.name,
+                "run.trigger": run.trigger.value,
+            }
+        )
         self._tasks = {t.id: t for t in workflow.tasks}
         self._records = {t.task_id: t for t in run.tasks}
         self._states: dict[str, TaskState] = {t.id: TaskState.PENDING for t in workflow.tasks}
@@ -99,7 +83,9 @@ class RunDriver:
         store, bus = self.deps.store, self.deps.bus
         await store.set_run_state(self.run.id, RunState.RUNNING)
         bus.publish(self.run.id, RunStateEvent(state=RunState.RUNNING))
-        log.info("run %d of %s started (%s)", self.run.id, self.workflow.name, self.run.trigger.value)
+        log.info(
+            "run %d of %s started (%s)", self.run.id, self.workflow.name, self.run.trigger.value
+        )
         self._scratch.mkdir(parents=True, exist_ok=True)
         try:
             async with asyncio.timeout(self.workflow.timeout):
@@ -126,16 +112,25 @@ class RunDriver:
         return run_outcome(self.workflow.tasks, self._states)
 
     async def _schedule(self) -> None:
-        for task in self.workflow.tasks:
-            if self._waiting[task.id] == 0:
-                await self._ready(task)
+        # Roots are taken before any starts: a reused or skipped root finishes at once and
+        # readies its dependents itself, which must not be readied a second time here.
+        roots = [task for task in self.workflow.tasks if self._waiting[task.id] == 0]
+        for task in roots:
+            await self._ready(task)
         while self._running:
-            done, _ = await asyncio.wait(self._running.values(), return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                self._running.values(), return_when=asyncio.FIRST_COMPLETED
+            )
             for finished in done:
                 task_id = finished.get_name()
                 self._running.pop(task_id, None)
                 if not finished.cancelled() and finished.exception() is not None:
-                    log.error("run %d task %s: driver error", self.run.id, task_id, exc_info=finished.exception())
+                    log.error(
+                        "run %d task %s: driver error",
+                        self.run.id,
+                        task_id,
+                        exc_info=finished.exception(),
+                    )
                 await self._finished(task_id)
         await self._drain()
 
@@ -171,9 +166,18 @@ class RunDriver:
         if self._stop_state is not None:
             return
         reused = self._reused.get(task.id)
-        if reused is not None:
+        if reused is not None:  # stored as succeeded (reused) when the run was created
             self._states[task.id] = TaskState.SUCCEEDED
             self._publish_outputs(task.id, reused.outputs, reused.exit_code, "")
+            self.deps.bus.publish(
+                self.run.id,
+                TaskStateEvent(
+                    task_id=task.id,
+                    state=TaskState.SUCCEEDED,
+                    attempt=reused.attempt,
+                    exit_code=reused.exit_code,
+                ),
+            )
             await self._finished(task.id)
             return
         deps_ok = all(dependency_ok(self._tasks[d], self._states[d]) for d in task.dependencies)
@@ -190,7 +194,8 @@ class RunDriver:
         record = self._records[task_id]
         record.state = state
         for key, value in fields.items():
-            setattr(record, key, value)
+            if value is not None:  # None means unchanged, as in TaskUpdate
+                setattr(record, key, value)
         await self.deps.store.update_task(self.run.id, task_id, TaskUpdate(state=state, **fields))  # type: ignore[arg-type]
         self.deps.bus.publish(
             self.run.id,
@@ -203,7 +208,9 @@ class RunDriver:
             ),
         )
 
-    def _publish_outputs(self, task_id: str, outputs: Mapping[str, str], exit_code: int | None, stdout: str) -> None:
+    def _publish_outputs(
+        self, task_id: str, outputs: Mapping[str, str], exit_code: int | None, stdout: str
+    ) -> None:
         prefix = f"tasks.{task_id}."
         for key, value in outputs.items():
             self._values[f"{prefix}outputs.{key}"] = value
@@ -211,37 +218,44 @@ class RunDriver:
         self._values[f"{prefix}stdout"] = stdout
 
     async def _run_task(self, task: TaskDef) -> None:
-        async with self._limit, self.deps.global_limit:
-            if self._stop_state is not None:
-                return
-            try:
-                await self._attempts(task)
-            except asyncio.CancelledError:
-                final = {
-                    RunState.INTERRUPTED: TaskState.INTERRUPTED,
-                    RunState.TIMED_OUT: TaskState.TIMED_OUT,
-                }.get(self._stop_state or RunState.CANCELLED, TaskState.CANCELLED)
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(self._end_attempt(task, final, None, f"task {final.value}"))
-                raise
+        try:
+            await self._attempts(task)
+        except asyncio.CancelledError:
+            if self._states[task.id] is TaskState.PENDING:
+                raise  # never started (waiting for a slot): _drain closes it out
+            final = {
+                RunState.INTERRUPTED: TaskState.INTERRUPTED,
+                RunState.TIMED_OUT: TaskState.TIMED_OUT,
+            }.get(self._stop_state or RunState.CANCELLED, TaskState.CANCELLED)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._end_attempt(task, final, None, f"task {final.value}"))
+            raise
+        except Exception:
+            # A bug or a store failure: the task must still end, or the run would end
+            # "succeeded" with it left running.
+            log.exception("run %d task %s: engine error", self.run.id, task.id)
+            with contextlib.suppress(Exception):
+                error = "internal error, see daemon log"
+                await self._end_attempt(task, TaskState.FAILED, None, error)
 
     async def _attempts(self, task: TaskDef) -> None:
         attempts = max(1, task.retry.attempts)
         for attempt in range(1, attempts + 1):
-            if attempt > 1:
-                await self._set(task.id, TaskState.RETRYING)
+            if attempt > 1:  # the wait before a retry holds no slot that other tasks could use
                 await asyncio.sleep(task.retry.delay_before(attempt))
-            result = await self._attempt(task, attempt)
+            async with self._limit, self.deps.global_limit:
+                if self._stop_state is not None:
+                    return
+                result = await self._attempt(task, attempt, last=attempt == attempts)
             if result.ok or attempt == attempts:
                 return
 
-    async def _attempt(self, task: TaskDef, attempt: int) -> TaskResult:
+    async def _attempt(self, task: TaskDef, attempt: int, *, last: bool) -> TaskResult:
         record = self._records[task.id]
         record.attempt = attempt
         record.exit_code = None
-        record.error = ""
         record.finished_at = None
-        await self._set(task.id, TaskState.RUNNING, attempt=attempt, started_at=_now())
+        await self._set(task.id, TaskState.RUNNING, attempt=attempt, started_at=_now(), error="")
         await self.deps.store.record_attempt(self.run.id, record)
         capture = OutputCapture(
             store=self.deps.store,
@@ -254,8 +268,17 @@ class RunDriver:
         )
         outputs_file = self._scratch / f"{task.id}.{attempt}.outputs"
         outputs_file.write_bytes(b"")
+        where = Attempt(
+            run_id=self.run.id,
+            workflow=self.workflow.name,
+            task=task,
+            number=attempt,
+            sink=capture,
+            outputs_file=outputs_file,
+            scratch_dir=self._scratch,
+        )
         try:
-            result = await self._invoke(task, attempt, capture, outputs_file)
+            result = await invoke(where, self.deps, self._values)
         finally:
             await capture.close()
         outputs = dict(result.outputs)
@@ -268,9 +291,16 @@ class RunDriver:
             state = TaskState.TIMED_OUT
         else:
             state = TaskState.FAILED
-        if state is TaskState.SUCCEEDED or attempt >= task.retry.attempts:
-            self._publish_outputs(task.id, outputs, result.exit_code, capture.stdout.decode("utf-8", "replace"))
-        await self._end_attempt(task, state, result.exit_code, result.error, outputs, capture.truncated)
+        if state is TaskState.SUCCEEDED or last:
+            self._publish_outputs(
+                task.id, outputs, result.exit_code, capture.stdout.decode("utf-8", "replace")
+            )
+        # A failed attempt that will be retried leaves the task `retrying` (never a transient
+        # `failed` that watchers would take for its end); the attempt's own row says failed.
+        row_state = state if state is TaskState.SUCCEEDED or last else TaskState.RETRYING
+        await self._end_attempt(
+            task, state, result.exit_code, result.error, outputs, capture.truncated, row_state
+        )
         return result
 
     async def _end_attempt(
@@ -281,67 +311,33 @@ class RunDriver:
         error: str,
         outputs: Mapping[str, str] | None = None,
         truncated: bool | None = None,
+        row_state: TaskState | None = None,
     ) -> None:
+        """Record how an attempt ended: its attempt row says `state`, the task row `row_state`."""
         record = self._records[task.id]
+        in_attempt = self._states[task.id] is TaskState.RUNNING  # not between attempts
         record.exit_code = exit_code
+        record.error = error
+        record.finished_at = finished = _now()
+        if in_attempt:
+            record.state = state
+            await self.deps.store.record_attempt(self.run.id, record)
+        row_state = row_state or state
         await self._set(
             task.id,
-            state,
+            row_state,
             exit_code=exit_code,
             error=error,
-            finished_at=_now(),
+            finished_at=finished if row_state.finished else None,
             outputs=dict(outputs) if outputs is not None else None,
             output_truncated=truncated,
         )
-        await self.deps.store.record_attempt(self.run.id, record)
         if error:
-            log.info("run %d task %s attempt %d %s: %s", self.run.id, task.id, record.attempt, state.value, error)
-
-    async def _invoke(self, task: TaskDef, attempt: int, capture: OutputCapture, outputs_file: Path) -> TaskResult:
-        handler = self.deps.registry.get(task.type)
-        if handler is None:
-            return TaskResult(ok=False, error=f"unknown task type {task.type!r}")
-        try:
-            spec, extra_env = render_spec(task.spec, self._values)
-            env = dict(self.deps.base_env)
-            env.update({k: render_text(v, self._values) for k, v in task.env.items()})
-            env.update(extra_env)
-            env.update(
-                {
-                    "BARBOSSA_RUN_ID": str(self.run.id),
-                    "BARBOSSA_WORKFLOW": self.workflow.name,
-                    "BARBOSSA_TASK_ID": task.id,
-                    "BARBOSSA_ATTEMPT": str(attempt),
-                    "BARBOSSA_OUTPUT": str(outputs_file),
-                }
+            log.info(
+                "run %d task %s attempt %d %s: %s",
+                self.run.id,
+                task.id,
+                record.attempt,
+                state.value,
+                error,
             )
-            cwd = render_text(task.working_directory, self._values) if task.working_directory else None
-            ctx = TaskContext(
-                run_id=self.run.id,
-                task_id=task.id,
-                attempt=attempt,
-                env=env,
-                working_directory=cwd,
-                timeout=task.timeout,
-                spawner=self.deps.spawner,
-                sink=capture,
-                settings=self.deps.settings,
-                outputs_file=outputs_file,
-                scratch_dir=self._scratch,
-                run_workflow=self.deps.run_workflow,
-            )
-            if cwd is not None and not os.path.isdir(cwd):
-                return TaskResult(ok=False, error=f"working_directory {cwd!r} does not exist")
-            # The spawner kills a timed-out process tree itself; this also bounds handlers that
-            # do not spawn (HTTP calls, health checks) and is harmless when both fire.
-            async with asyncio.timeout(task.timeout):
-                return await handler.run(spec, ctx)
-        except TimeoutError:
-            return TaskResult(ok=False, error=f"timed out after {task.timeout:g}s", timed_out=True)
-        except asyncio.CancelledError:
-            raise
-        except BarbossaError as exc:  # e.g. a value that cannot be rendered; the task fails
-            return TaskResult(ok=False, error=str(exc))
-        except Exception as exc:
-            log.exception("run %d task %s: task type %s raised", self.run.id, task.id, task.type)
-            return TaskResult(ok=False, error=f"internal error in task type {task.type}: {exc}")

@@ -11,6 +11,7 @@ import grpc
 from barbossa.v1 import daemon_pb2, daemon_pb2_grpc, monitoring_pb2, monitoring_pb2_grpc
 from barbossad.rpc import convert
 from barbossad.rpc.context import ServiceContext
+from barbossad.rpc.schedules import scheduler_state
 
 
 class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
@@ -38,6 +39,8 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
             invalid_template_count=sum(1 for e in entries if not e.valid),
             running_count=len(engine.running_ids()),
             total_runs=await engine.store.count_runs(),
+            scheduler=scheduler_state(ctx.scheduler.state) if ctx.scheduler else 0,  # type: ignore[arg-type]
+            schedule_count=(await engine.store.count_schedules())[0],
             socket=str(ctx.config.socket),
             state_dir=str(ctx.config.state_dir),
             database=str(ctx.config.database),

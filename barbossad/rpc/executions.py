@@ -88,9 +88,10 @@ class ExecutionServicer(executions_pb2_grpc.ExecutionServiceServicer):
         engine = self.ctx.engine
         record = await self._run(request.run_id)
         if engine.bus.active(record.id):
-            async for event in engine.bus.subscribe(record.id, request.after_sequence):
-                if isinstance(event.body, LogEvent) and not request.include_output:
-                    continue
+            events = engine.bus.subscribe(
+                record.id, request.after_sequence, output=request.include_output
+            )
+            async for event in events:
                 yield convert.run_event(event)
             return
         # Finished (or never started here): replay what the store knows.

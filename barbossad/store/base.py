@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
+from barbossad.errors import Issue
 from barbossad.models import OutputStream, RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
+from barbossad.store.schedules import ScheduleStore
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,7 +76,28 @@ class TaskUpdate:
     reused: bool | None = None
 
 
-class Store(Protocol):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TemplateStatus:
+    """The persisted state of one template file: the current file's issues and the version in use."""
+
+    name: str
+    path: str
+    valid: bool
+    issues: tuple[Issue, ...] = ()
+    active_hash: str = ""  # the last good version in use; "" when none
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredDefinition:
+    """A definition body to keep by its content hash (canonical JSON)."""
+
+    hash: str
+    name: str
+    body: str
+
+
+class Store(ScheduleStore, Protocol):
     """Persistence for workflows, runs, task runs, output, schedules, state and audit."""
 
     async def close(self) -> None: ...
@@ -122,3 +146,86 @@ class Store(Protocol):
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
     async def audit(self, *, actor: str, action: str, target: str, outcome: str, details: Mapping[str, str]) -> None: ...
+
+    # template status (hot reload): survives restarts, so the last good version does too
+    async def list_template_status(self) -> list[TemplateStatus]: ...
+    async def save_template_status(
+        self, statuses: Sequence[TemplateStatus], definitions: Sequence[StoredDefinition]
+    ) -> None: ...
+    async def delete_template_status(self, names: Sequence[str]) -> None: ...
+
+    # webhook deliveries (triggers): every delivery, accepted or not; replay protection
+    async def claim_delivery(self, delivery: WebhookDelivery) -> int | None: ...
+    async def record_delivery(self, delivery: WebhookDelivery) -> int: ...
+    async def settle_delivery(
+        self,
+        row_id: int,
+        *,
+        outcome: DeliveryOutcome,
+        status: int,
+        run_id: int | None = None,
+        detail: str = "",
+    ) -> None: ...
+    async def list_deliveries(
+        self, hook: str = "", *, limit: int = 100
+    ) -> list[WebhookDelivery]: ...
+    async def prune_deliveries(self, before: datetime) -> int: ...
+
+
+class DeliveryOutcome(StrEnum):
+    """How a webhook delivery was answered (stored in `webhook_deliveries.outcome`)."""
+
+    ACCEPTED = "accepted"  # a run was started
+    UNKNOWN_HOOK = "unknown_hook"  # 404
+    TOO_LARGE = "too_large"  # 413
+    BAD_SIGNATURE = "bad_signature"  # 401
+    MISSING_DELIVERY_ID = "missing_delivery_id"  # 401
+    STALE = "stale"  # 401: timestamp outside the allowed window
+    REPLAY = "replay"  # 401: delivery id or signed body already accepted
+    BAD_PAYLOAD = "bad_payload"  # 422: not JSON, or a value the workflow's variables refuse
+    MISCONFIGURED = "misconfigured"  # 503: the hook's secret cannot be read
+    UNAVAILABLE = "unavailable"  # 503: the daemon is draining
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebhookDelivery:
+    """One request to `POST /hooks/NAME`; never holds the secret or the signature."""
+
+    id: int = 0
+    hook: str
+    delivery_id: str = ""
+    digest: str = ""  # sha256 of the signed bytes: the same signed body is accepted once
+    received_at: datetime
+    outcome: DeliveryOutcome
+    status: int
+    detail: str = ""
+    remote: str = ""
+    run_id: int | None = None
+
+
+class DeliveryLog(Protocol):
+    """The part of the store the webhook endpoint uses."""
+
+    async def claim_delivery(self, delivery: WebhookDelivery) -> int | None:
+        """Insert an accepted delivery; None if its id or digest was already accepted (a replay)."""
+        ...
+
+    async def record_delivery(self, delivery: WebhookDelivery) -> int:
+        """Insert a rejected delivery; returns its row id."""
+        ...
+
+    async def settle_delivery(
+        self,
+        row_id: int,
+        *,
+        outcome: DeliveryOutcome,
+        status: int,
+        run_id: int | None = None,
+        detail: str = "",
+    ) -> None:
+        """Record how a claimed delivery ended (its run, or why no run started)."""
+        ...
+
+    async def prune_deliveries(self, before: datetime) -> int:
+        """Delete rejected deliveries received before `before`; returns how many."""
+        ...

@@ -81,19 +81,23 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         workflow TEXT NOT NULL,
         expression TEXT NOT NULL,
-        timezone TEXT NOT NULL DEFAULT '',
+        timezone TEXT NOT NULL DEFAULT '',  -- IANA name, '' for the system's zone
         paused INTEGER NOT NULL DEFAULT 0,
         origin TEXT NOT NULL,               -- 'api' or 'template'
-        origin_key TEXT NOT NULL DEFAULT '',-- for template schedules: file + index
+        origin_key TEXT NOT NULL DEFAULT '',-- template schedules: 'template:<workflow>#<index>'
         misfire TEXT NOT NULL DEFAULT 'skip',
         overlap TEXT NOT NULL DEFAULT 'skip',
         catch_up_limit INTEGER NOT NULL DEFAULT 10,
         catch_up_window REAL,
         parameters TEXT NOT NULL DEFAULT '{}',
         created_at REAL NOT NULL,
-        last_fire_time REAL,
-        last_outcome TEXT NOT NULL DEFAULT '',
+        active_since REAL NOT NULL,         -- slots at or before this are never due
+        last_slot REAL,                     -- the newest slot with a schedule_fires row
+        last_slot_outcome TEXT NOT NULL DEFAULT '',
+        last_slot_reason TEXT NOT NULL DEFAULT '',
+        last_fire_time REAL,                -- the slot of the newest run started
         last_run_id INTEGER,
+        last_outcome TEXT NOT NULL DEFAULT '',  -- state of last_run_id
         missed_count INTEGER NOT NULL DEFAULT 0,
         skipped_count INTEGER NOT NULL DEFAULT 0
     );
@@ -101,13 +105,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX schedules_origin ON schedules(origin_key) WHERE origin_key != '';
     CREATE TABLE schedule_fires (
         schedule_id INTEGER NOT NULL REFERENCES schedules(id) ON DELETE CASCADE,
-        scheduled_time REAL NOT NULL,
+        scheduled_time REAL NOT NULL,       -- the slot (whole seconds since the epoch)
         recorded_at REAL NOT NULL,
-        outcome TEXT NOT NULL,              -- 'started', 'skipped', 'missed', 'queued'
+        outcome TEXT NOT NULL,              -- 'started', 'queued', 'skipped', 'missed', 'failed'
         reason TEXT NOT NULL DEFAULT '',
         run_id INTEGER,
+        slots INTEGER NOT NULL DEFAULT 1,   -- a 'missed' row stands for this many slots
         UNIQUE (schedule_id, scheduled_time)
     );
+    CREATE INDEX schedule_fires_unsettled ON schedule_fires(schedule_id)
+        WHERE outcome = 'queued' OR (outcome = 'started' AND run_id IS NULL);
     CREATE TABLE daemon_state (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -122,6 +129,33 @@ MIGRATIONS: tuple[str, ...] = (
         details TEXT NOT NULL DEFAULT '{}'
     );
     CREATE INDEX audit_time ON audit_log(time);
+    CREATE TABLE template_status (
+        name TEXT PRIMARY KEY,              -- the template (file stem)
+        path TEXT NOT NULL,
+        valid INTEGER NOT NULL,
+        issues TEXT NOT NULL DEFAULT '[]',  -- JSON list of the current file's issues
+        active_hash TEXT NOT NULL DEFAULT '',-- the last good version in use ('' = none)
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hook TEXT NOT NULL,
+        delivery_id TEXT NOT NULL DEFAULT '',
+        digest TEXT NOT NULL DEFAULT '',    -- sha256 of the signed bytes (never the signature)
+        received_at REAL NOT NULL,
+        outcome TEXT NOT NULL,              -- 'accepted', 'bad_signature', 'replay', 'too_large', ...
+        status INTEGER NOT NULL,            -- the HTTP status answered
+        detail TEXT NOT NULL DEFAULT '',
+        remote TEXT NOT NULL DEFAULT '',
+        run_id INTEGER
+    );
+    -- Replay protection: a delivery id, and a signed body, is accepted once per hook. Only
+    -- accepted rows are unique, so a forged request cannot burn a genuine delivery's id.
+    CREATE UNIQUE INDEX webhook_deliveries_id ON webhook_deliveries(hook, delivery_id)
+        WHERE outcome = 'accepted';
+    CREATE UNIQUE INDEX webhook_deliveries_digest ON webhook_deliveries(hook, digest)
+        WHERE outcome = 'accepted';
+    CREATE INDEX webhook_deliveries_time ON webhook_deliveries(received_at);
     """,
 )
 

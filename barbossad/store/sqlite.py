@@ -19,7 +19,10 @@ from pathlib import Path
 from barbossad.errors import StoreError
 from barbossad.models import OutputStream, RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
 from barbossad.store.base import NewTask, OutputChunk, RunFilter, StoredWorkflow, TaskUpdate
+from barbossad.store.schedules import SQLiteScheduleMixin
 from barbossad.store.schema import MIGRATIONS, SCHEMA_VERSION
+from barbossad.store.template_status import TemplateStatusTable
+from barbossad.store.webhooks import WebhookDeliveryTable
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SQLiteStore:
+class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin):
     """The embedded default store; implements `barbossad.store.base.Store`."""
 
     def __init__(self, path: Path) -> None:

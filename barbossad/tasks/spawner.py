@@ -34,6 +34,9 @@ _DRAIN_GRACE = 0.5
 
 # Pids started through asyncio (reaped by asyncio's child watcher, never by reap_orphans).
 _managed: set[int] = set()
+# Spawns between fork and registration in _managed: reaping must wait for them (see reap_orphans).
+_spawning = 0
+_reap_deferred = False
 
 
 _watched_loop: asyncio.AbstractEventLoop | None = None
@@ -74,7 +77,17 @@ def become_subreaper() -> bool:
 
 
 def reap_orphans() -> int:
-    """Reap exited children that asyncio does not manage (adopted orphans); returns how many."""
+    """Reap exited children that asyncio does not manage (adopted orphans); returns how many.
+
+    While a spawn is between fork and its registration in `_managed`, nothing is reaped (the
+    reap is done once the spawn is registered): a fast-exiting new child would otherwise be
+    reaped here and asyncio's watcher would report its exit status as 255.
+    """
+    global _reap_deferred
+    if _spawning:
+        _reap_deferred = True
+        return 0
+    _reap_deferred = False
     reaped = 0
     try:
         children = psutil.Process().children()
@@ -155,7 +168,8 @@ class ProcessSpawner:
         env: Mapping[str, str],
         cwd: str | None,
         sink: OutputSink,
-        timeout: float | None,
+        # Part of the Spawner protocol: on expiry the tree is killed, not just a scope cancelled.
+        timeout: float | None,  # noqa: ASYNC109
         stdin: bytes | None = None,
     ) -> ProcessResult:
         """Run argv to completion; see `barbossad.tasks.base.Spawner`."""
@@ -163,27 +177,23 @@ class ProcessSpawner:
         token = uuid.uuid4().hex
         child_env = dict(env)
         child_env[TOKEN_ENV] = token
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=child_env,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        _managed.add(proc.pid)
+        proc = await _spawn(argv, child_env, cwd, stdin is not None)
         try:
             return await self._supervise(proc, token, sink, timeout, stdin)
         finally:
-            _managed.discard(proc.pid)
+            if proc.returncode is not None:
+                _managed.discard(proc.pid)
+            else:  # killed on cancel, not yet reaped by asyncio: keep reap_orphans off it a while
+                asyncio.get_running_loop().call_later(
+                    self.kill_grace + 5, _managed.discard, proc.pid
+                )
 
     async def _supervise(
         self,
         proc: asyncio.subprocess.Process,
         token: str,
         sink: OutputSink,
-        timeout: float | None,
+        timeout: float | None,  # noqa: ASYNC109 (as in run)
         stdin: bytes | None,
     ) -> ProcessResult:
         assert proc.stdout is not None and proc.stderr is not None
@@ -204,9 +214,13 @@ class ProcessSpawner:
             _done, pending = await asyncio.wait(pumps, timeout=_DRAIN_GRACE)
             if pending or _token_processes(token):
                 await self.kill_tree(proc.pid, token)
-                await asyncio.wait(pumps, timeout=self.kill_grace + 1)
-            # asyncio's wait() also waits for the pipes, which are closed by now.
-            await proc.wait()
+                _done, pending = await asyncio.wait(pumps, timeout=self.kill_grace + 1)
+                if pending:
+                    log.warning(
+                        "pid %d: a process outside its group and without its token holds its"
+                        " output open; closing our end",
+                        proc.pid,
+                    )
         except asyncio.CancelledError:
             await asyncio.shield(self.kill_tree(proc.pid, token))
             with contextlib.suppress(ProcessLookupError):
@@ -216,6 +230,10 @@ class ProcessSpawner:
             for p in pumps:
                 p.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
+            _close_pipes(proc)
+        # The leader has exited and the pipes are closed: this resolves as soon as asyncio's
+        # child watcher has reaped it (it would otherwise also wait for pipes held elsewhere).
+        await proc.wait()
         code = proc.returncode
         if code is not None and code < 0:
             return ProcessResult(exit_code=None, timed_out=timed_out, signal=-code)
@@ -236,7 +254,9 @@ class ProcessSpawner:
             await asyncio.sleep(0.05)
         survivors = _alive(_token_processes(token))
         if survivors or _group_alive(pgid):
-            log.info("process group %d outlived %.1fs grace; sending SIGKILL", pgid, self.kill_grace)
+            log.info(
+                "process group %d outlived %.1fs grace; sending SIGKILL", pgid, self.kill_grace
+            )
             _signal_all(pgid, survivors, signal.SIGKILL)
             for _ in range(40):
                 reap_orphans()
@@ -244,6 +264,43 @@ class ProcessSpawner:
                     break
                 await asyncio.sleep(0.025)
         reap_orphans()
+
+
+async def _spawn(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str | None, with_stdin: bool
+) -> asyncio.subprocess.Process:
+    """Start argv in a new session and register it in `_managed` before any reap can run."""
+    global _spawning
+    _spawning += 1
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            limit=_CHUNK,
+        )
+        _managed.add(proc.pid)
+    finally:
+        _spawning -= 1
+        if _reap_deferred and not _spawning:
+            reap_orphans()
+    return proc
+
+
+def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+    """Close our ends of the child's pipes, which an escaped process may still hold open."""
+    # asyncio.subprocess.Process offers no public handle on its transport.
+    transport: asyncio.SubprocessTransport | None = getattr(proc, "_transport", None)
+    if transport is None:
+        return
+    for fd in (0, 1, 2):
+        pipe = transport.get_pipe_transport(fd)
+        if pipe is not None:
+            pipe.close()
 
 
 async def _leader_exit(proc: asyncio.subprocess.Process) -> None:

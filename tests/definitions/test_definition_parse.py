@@ -10,6 +10,7 @@ from defkit import Limits, Mode, Parse, ProbeSpec, ShellSpec
 
 from barbossad.definitions.model import RetryPolicy, RunCondition, ScheduleDef, VariableType
 from barbossad.definitions.parse import dump_workflow, parse_workflow, workflow_from_mapping
+from barbossad.definitions.trigger_model import WebhookTrigger
 from barbossad.errors import DefinitionError
 from barbossad.tasks.base import TaskRegistry
 
@@ -29,7 +30,7 @@ max_parallel: 4
 timeout: 3600
 schedule: "0 2 * * *"
 triggers:
-  - {type: webhook, path: /deploy}
+  - webhook: {name: deploy, secret_env: DEPLOY_HOOK_SECRET}
 tasks:
   - id: build
     name: Build Application
@@ -62,7 +63,7 @@ def test_documented_example(parse: Parse) -> None:
     ]
     assert (wf.max_parallel, wf.timeout) == (4, 3600.0)
     assert wf.schedules == (ScheduleDef(cron="0 2 * * *", line=15),)
-    assert wf.triggers == ({"type": "webhook", "path": "/deploy"},)
+    assert wf.triggers == (WebhookTrigger(name="deploy", secret_env="DEPLOY_HOOK_SECRET", line=17),)
     build, test = wf.tasks
     assert build.spec == ShellSpec(command="npm run build")
     assert (build.name, build.timeout, build.line) == ("Build Application", 300.0, 19)

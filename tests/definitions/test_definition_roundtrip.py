@@ -124,6 +124,64 @@ def tasks(draw: st.DrawFn, variable_names: list[str]) -> list[dict[str, Any]]:
     return result
 
 
+hook_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True)
+env_names = st.from_regex(r"[A-Z_][A-Z0-9_]{0,8}", fullmatch=True)
+abs_paths = st.from_regex(r"(/[a-z0-9_.-]{1,6}){1,3}", fullmatch=True)
+dotted = st.from_regex(r"[a-z_]{1,5}(\.[a-z0-9_]{1,5}){0,2}", fullmatch=True)
+changes = ["created", "modified", "deleted", "moved"]
+
+
+def webhook_entry(draw: st.DrawFn, name: str, declared: list[str], required: dict[str, str]) -> Any:
+    secret = draw(st.sampled_from(["secret_env", "secret_file"]))
+    hook: dict[str, Any] = {secret: draw(env_names if secret == "secret_env" else abs_paths)}
+    if name:
+        hook["name"] = name
+    if draw(st.booleans()):
+        hook["max_body"] = draw(st.integers(1, 2**25) | st.sampled_from(["1MiB", "10KB"]))
+    extra = draw(st.lists(st.sampled_from(declared))) if declared else []
+    mapped = {n: draw(dotted) for n in [*required, *extra]}
+    if mapped or draw(st.booleans()):
+        hook["parameters"] = mapped
+    return {"webhook": hook}
+
+
+def file_watch_entry(draw: st.DrawFn) -> Any:
+    watch: dict[str, Any] = {"path": draw(abs_paths)}
+    if draw(st.booleans()):
+        watch["events"] = draw(st.lists(st.sampled_from(changes), min_size=1, unique=True))
+    if draw(st.booleans()):
+        watch["pattern"] = draw(st.from_regex(r"[*?a-z.]{1,6}", fullmatch=True))
+    if draw(st.booleans()):
+        watch["recursive"] = draw(st.booleans())
+    if draw(st.booleans()):
+        watch["debounce"] = draw(st.floats(0, 3600) | st.sampled_from(["2s", "1m"]))
+    return {"file_watch": watch} if len(watch) > 1 else {"file_watch": watch["path"]}
+
+
+@st.composite
+def trigger_list(draw: st.DrawFn, declared: list[str], required: dict[str, str]) -> list[Any]:
+    """Valid `triggers:` entries: every required variable is supplied or mapped."""
+    result: list[Any] = []
+    used: set[str] = set()
+    for kind in draw(
+        st.lists(st.sampled_from(["webhook", "on_workflow", "file_watch"]), max_size=3)
+    ):
+        if kind == "webhook":
+            name = draw(st.just("") | hook_names)
+            if name not in used:
+                used.add(name)
+                result.append(webhook_entry(draw, name, declared, required))
+        elif kind == "on_workflow":
+            upstream = draw(nonblank)
+            outcome = draw(st.sampled_from(["succeeded", "failed", "any"]))
+            entry = {"workflow": upstream, "outcome": outcome, "parameters": required}
+            short = not required and draw(st.booleans())
+            result.append({"on_workflow": upstream if short else entry})
+        elif not required:  # a file_watch run supplies no other variable
+            result.append(file_watch_entry(draw))
+    return result
+
+
 @st.composite
 def definitions(draw: st.DrawFn) -> dict[str, Any]:
     declared = draw(variables())
@@ -134,16 +192,17 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
         ("version", texts),
         ("max_parallel", st.integers(1, 64)),
         ("timeout", seconds),
-        ("triggers", st.lists(st.dictionaries(texts, json_values, max_size=3), max_size=2)),
     ):
         if draw(st.booleans()):
             data[key] = draw(strategy)
+    required = {
+        name: "1" if spec.get("type") in ("int", "bool") else spec.get("choices", ["x"])[0]
+        for name, spec in declared.items()
+        if isinstance(spec, dict) and spec.get("required")
+    }
     if draw(st.booleans()):
-        required = {
-            name: "1" if spec.get("type") in ("int", "bool") else spec.get("choices", ["x"])[0]
-            for name, spec in declared.items()
-            if isinstance(spec, dict) and spec.get("required")
-        }
+        data["triggers"] = draw(trigger_list(list(declared), required))
+    if draw(st.booleans()):
         data["schedule"] = [
             {"cron": "0 2 * * *", "parameters": required, "enabled": draw(st.booleans())},
             "@daily" if not required else {"cron": "*/5 * * * *", "parameters": required},
@@ -158,6 +217,7 @@ def normalised(wf: WorkflowDef) -> WorkflowDef:
         hash="",
         tasks=tuple(dataclasses.replace(t, line=0) for t in wf.tasks),
         schedules=tuple(dataclasses.replace(s, line=0) for s in wf.schedules),
+        triggers=tuple(dataclasses.replace(t, line=0) for t in wf.triggers),
     )
 
 

@@ -19,8 +19,8 @@ from barbossa.v1 import (
     daemon_pb2_grpc,
     executions_pb2,
     executions_pb2_grpc,
-    schedules_pb2,
-    schedules_pb2_grpc,
+    monitoring_pb2,
+    monitoring_pb2_grpc,
 )
 from harness import DaemonProcess, MakeDaemon, pids_with_marker
 
@@ -117,9 +117,10 @@ def test_unknown_workflow_is_not_found(daemon: DaemonProcess) -> None:
 
 
 def test_unimplemented_methods_say_so(daemon: DaemonProcess) -> None:
+    # A method no servicer defines yet (MonitoringService.GetMetrics arrives with monitoring).
     with channel(daemon) as ch, pytest.raises(grpc.RpcError) as err:
-        schedules_pb2_grpc.SchedulerServiceStub(ch).GetSchedulerStatus(
-            schedules_pb2.GetSchedulerStatusRequest(), timeout=5
+        monitoring_pb2_grpc.MonitoringServiceStub(ch).GetMetrics(
+            monitoring_pb2.GetMetricsRequest(), timeout=5
         )
     assert err.value.code() == grpc.StatusCode.UNIMPLEMENTED
 

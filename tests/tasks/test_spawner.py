@@ -1,16 +1,17 @@
-"""ProcessSpawner against real child processes: output, exit codes, timeouts and cancels kill trees."""
+"""ProcessSpawner against real children: output, exit codes; timeouts and cancels kill trees."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import uuid
 
 import pytest
 from harness import pids_with_marker
 
 from barbossad.models import OutputStream
-from barbossad.tasks.spawner import ProcessSpawner
+from barbossad.tasks.spawner import ProcessSpawner, reap_orphans
 
 
 class Collect:
@@ -24,7 +25,11 @@ class Collect:
 async def test_streams_and_exit_code() -> None:
     sink = Collect()
     result = await ProcessSpawner().run(
-        ["bash", "-c", "echo out; echo err >&2; exit 7"], env=dict(os.environ), cwd=None, sink=sink, timeout=10
+        ["bash", "-c", "echo out; echo err >&2; exit 7"],
+        env=dict(os.environ),
+        cwd=None,
+        sink=sink,
+        timeout=10,
     )
     assert result.exit_code == 7 and not result.timed_out
     assert bytes(sink.data[OutputStream.STDOUT]) == b"out\n"
@@ -34,7 +39,12 @@ async def test_streams_and_exit_code() -> None:
 async def test_stdin_and_cwd(tmp_path: object) -> None:
     sink = Collect()
     result = await ProcessSpawner().run(
-        ["bash", "-c", "cat; pwd"], env=dict(os.environ), cwd="/", sink=sink, timeout=10, stdin=b"fed\n"
+        ["bash", "-c", "cat; pwd"],
+        env=dict(os.environ),
+        cwd="/",
+        sink=sink,
+        timeout=10,
+        stdin=b"fed\n",
     )
     assert result.exit_code == 0
     assert bytes(sink.data[OutputStream.STDOUT]) == b"fed\n/\n"
@@ -55,7 +65,11 @@ async def test_leftover_background_processes_are_killed_when_the_leader_exits() 
     marker = f"{uuid.uuid4().int % 10**6}.25"
     sink = Collect()
     result = await ProcessSpawner(kill_grace=0.5).run(
-        ["bash", "-c", f"sleep {marker} & echo bye"], env=dict(os.environ), cwd=None, sink=sink, timeout=10
+        ["bash", "-c", f"sleep {marker} & echo bye"],
+        env=dict(os.environ),
+        cwd=None,
+        sink=sink,
+        timeout=10,
     )
     assert result.exit_code == 0
     assert pids_with_marker(f"sleep {marker}") == []
@@ -66,12 +80,59 @@ async def test_cancel_kills_the_tree() -> None:
     sink = Collect()
     spawner = ProcessSpawner(kill_grace=0.5)
     task = asyncio.create_task(
-        spawner.run(["bash", "-c", f"echo up; sleep {marker}"], env=dict(os.environ), cwd=None, sink=sink, timeout=None)
+        spawner.run(
+            ["bash", "-c", f"echo up; sleep {marker}"],
+            env=dict(os.environ),
+            cwd=None,
+            sink=sink,
+            timeout=None,
+        )
     )
     async with asyncio.timeout(10):
-        while not pids_with_marker(f"sleep {marker}"):
-            await asyncio.sleep(0.01)  # waiting for an external process to appear; bounded by the timeout
+        # An external process appearing has no event to wait on; bounded by the timeout.
+        while not pids_with_marker(f"sleep {marker}"):  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert pids_with_marker(f"sleep {marker}") == []
+
+
+async def test_reaping_orphans_never_takes_the_exit_status_of_a_child_being_spawned() -> None:
+    """The daemon reaps adopted orphans on every SIGCHLD, also while another task is spawning."""
+    stop = asyncio.Event()
+
+    async def reap_constantly() -> None:
+        while not stop.is_set():
+            reap_orphans()
+            await asyncio.sleep(0)
+
+    reaper = asyncio.create_task(reap_constantly())
+    try:
+        for _ in range(30):
+            result = await ProcessSpawner().run(
+                ["true"], env=dict(os.environ), cwd=None, sink=Collect(), timeout=10
+            )
+            assert result.exit_code == 0  # was 255: asyncio's watcher found the child reaped
+    finally:
+        stop.set()
+        await reaper
+
+
+async def test_a_process_that_sheds_its_token_and_group_cannot_hold_the_task_open() -> None:
+    marker = f"{uuid.uuid4().int % 10**6}.875"
+    sink = Collect()
+    try:
+        async with asyncio.timeout(5):  # drain 0.5 s + kill grace 0.5 s + 1 s for the pumps
+            result = await ProcessSpawner(kill_grace=0.5).run(
+                ["bash", "-c", f"setsid env -i sleep {marker} & echo hi"],
+                env=dict(os.environ),
+                cwd=None,
+                sink=sink,
+                timeout=10,
+            )
+        assert result.exit_code == 0
+        assert bytes(sink.data[OutputStream.STDOUT]) == b"hi\n"
+    finally:  # it escaped on purpose (no token, own session): end it here
+        for pid in pids_with_marker(f"sleep {marker}"):
+            os.kill(pid, signal.SIGKILL)

@@ -34,6 +34,15 @@ class ScheduleOrigin(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCHEDULE_ORIGIN_TEMPLATE: _ClassVar[ScheduleOrigin]
     SCHEDULE_ORIGIN_API: _ClassVar[ScheduleOrigin]
 
+class FireOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FIRE_OUTCOME_UNSPECIFIED: _ClassVar[FireOutcome]
+    FIRE_OUTCOME_STARTED: _ClassVar[FireOutcome]
+    FIRE_OUTCOME_QUEUED: _ClassVar[FireOutcome]
+    FIRE_OUTCOME_SKIPPED: _ClassVar[FireOutcome]
+    FIRE_OUTCOME_MISSED: _ClassVar[FireOutcome]
+    FIRE_OUTCOME_FAILED: _ClassVar[FireOutcome]
+
 class SchedulerState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     SCHEDULER_STATE_UNSPECIFIED: _ClassVar[SchedulerState]
@@ -52,12 +61,18 @@ OVERLAP_POLICY_ALLOW: OverlapPolicy
 SCHEDULE_ORIGIN_UNSPECIFIED: ScheduleOrigin
 SCHEDULE_ORIGIN_TEMPLATE: ScheduleOrigin
 SCHEDULE_ORIGIN_API: ScheduleOrigin
+FIRE_OUTCOME_UNSPECIFIED: FireOutcome
+FIRE_OUTCOME_STARTED: FireOutcome
+FIRE_OUTCOME_QUEUED: FireOutcome
+FIRE_OUTCOME_SKIPPED: FireOutcome
+FIRE_OUTCOME_MISSED: FireOutcome
+FIRE_OUTCOME_FAILED: FireOutcome
 SCHEDULER_STATE_UNSPECIFIED: SchedulerState
 SCHEDULER_STATE_RUNNING: SchedulerState
 SCHEDULER_STATE_STOPPED: SchedulerState
 
 class Schedule(_message.Message):
-    __slots__ = ("id", "workflow", "expression", "timezone", "paused", "origin", "misfire", "overlap", "catch_up_limit", "catch_up_window", "parameters", "last_fire_time", "last_outcome", "last_run_id", "next_fire_time", "missed_count", "skipped_count")
+    __slots__ = ("id", "workflow", "expression", "timezone", "paused", "origin", "misfire", "overlap", "catch_up_limit", "catch_up_window", "parameters", "last_fire_time", "last_outcome", "last_run_id", "next_fire_time", "missed_count", "skipped_count", "last_slot_time", "last_slot_outcome", "last_slot_reason")
     class ParametersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -82,6 +97,9 @@ class Schedule(_message.Message):
     NEXT_FIRE_TIME_FIELD_NUMBER: _ClassVar[int]
     MISSED_COUNT_FIELD_NUMBER: _ClassVar[int]
     SKIPPED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LAST_SLOT_TIME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SLOT_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    LAST_SLOT_REASON_FIELD_NUMBER: _ClassVar[int]
     id: int
     workflow: str
     expression: str
@@ -99,7 +117,10 @@ class Schedule(_message.Message):
     next_fire_time: _timestamp_pb2.Timestamp
     missed_count: int
     skipped_count: int
-    def __init__(self, id: _Optional[int] = ..., workflow: _Optional[str] = ..., expression: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: _Optional[bool] = ..., origin: _Optional[_Union[ScheduleOrigin, str]] = ..., misfire: _Optional[_Union[MisfirePolicy, str]] = ..., overlap: _Optional[_Union[OverlapPolicy, str]] = ..., catch_up_limit: _Optional[int] = ..., catch_up_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parameters: _Optional[_Mapping[str, str]] = ..., last_fire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_outcome: _Optional[_Union[_common_pb2.RunState, str]] = ..., last_run_id: _Optional[int] = ..., next_fire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., missed_count: _Optional[int] = ..., skipped_count: _Optional[int] = ...) -> None: ...
+    last_slot_time: _timestamp_pb2.Timestamp
+    last_slot_outcome: FireOutcome
+    last_slot_reason: str
+    def __init__(self, id: _Optional[int] = ..., workflow: _Optional[str] = ..., expression: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: _Optional[bool] = ..., origin: _Optional[_Union[ScheduleOrigin, str]] = ..., misfire: _Optional[_Union[MisfirePolicy, str]] = ..., overlap: _Optional[_Union[OverlapPolicy, str]] = ..., catch_up_limit: _Optional[int] = ..., catch_up_window: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., parameters: _Optional[_Mapping[str, str]] = ..., last_fire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_outcome: _Optional[_Union[_common_pb2.RunState, str]] = ..., last_run_id: _Optional[int] = ..., next_fire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., missed_count: _Optional[int] = ..., skipped_count: _Optional[int] = ..., last_slot_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_slot_outcome: _Optional[_Union[FireOutcome, str]] = ..., last_slot_reason: _Optional[str] = ...) -> None: ...
 
 class AddScheduleRequest(_message.Message):
     __slots__ = ("workflow", "expression", "timezone", "paused", "misfire", "overlap", "catch_up_limit", "catch_up_window", "parameters")

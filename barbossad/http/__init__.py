@@ -1,0 +1,1 @@
+"""The daemon's small HTTP listener for machines: webhooks and /healthz (aiohttp)."""

@@ -1,0 +1,1 @@
+"""Triggers: what starts runs besides people and schedules (webhooks, other workflows, files)."""
