@@ -12,13 +12,16 @@ Figures and targets:
 (Figure 2, Luigi and Prefect, is bench/compare/.)
 
 Each run happens in a fresh interpreter (`--worker`) so that no run inherits another's child
-watcher, open files or memory; engine and bare runs alternate and the median of each is kept,
-so that noise from other work on the machine hits both alike.
+watcher, open files or memory; engine and bare runs take turns (--repeats of each) and the
+median of each is kept, so that noise from other work on the machine hits both alike. The
+figures are wall times; each note adds the worker's own CPU per task, which noise moves less.
 
 The bare loop uses the same child watcher as the engine (asyncio.PidfdChildWatcher, which the
 engine installs on 3.11 and which is the default from 3.12), runs the argv the shell_command
 task type builds, and sends the child's output to /dev/null: the engine's pipes, capture and
-bookkeeping all count as its overhead.
+bookkeeping all count as its overhead. An extra "info" row sets the engine against a bare loop
+that spawns the way the engine must (stdout/stderr piped and read, a new session), to show
+how much of the gap is the cost of capturing output at all.
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ SHAPES: dict[str, Shape] = {
 class Measurement:
     """One timed run in a worker process."""
 
-    kind: str  # "engine" or "bare"
+    kind: str  # "engine", "bare" or BARE_PIPES
     tasks: int
     seconds: float  # wall time of the run
     cpu_seconds: float  # user + system time of the worker process itself (not its children)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from barbossa.v1 import schedules_pb2, schedules_pb2_grpc
@@ -32,13 +32,19 @@ def schedules_table(schedules: Iterable[Any]) -> str:
                 s.timezone or "-",
                 "paused" if s.paused else "active",
                 render.when(convert.local_time(s, "next_fire_time")),
+                render.when(convert.local_time(s, "last_fire_time")),
                 last,
+                str(s.missed_count),
+                str(s.skipped_count),
                 convert.label(s, "origin"),
             ]
         )
     if not rows:
         return "no schedules\n"
-    headers = ["ID", "WORKFLOW", "EXPRESSION", "TZ", "STATUS", "NEXT", "LAST", "ORIGIN"]
+    headers = [
+        "ID", "WORKFLOW", "EXPRESSION", "TZ", "STATUS", "NEXT", "LAST FIRE", "LAST OUTCOME",
+        "MISSED", "SKIPPED", "ORIGIN",
+    ]
     return render.table(headers, rows)
 
 
@@ -66,7 +72,10 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
         timezone=args.tz,
         paused=args.paused,
         parameters=dict(args.params),
+        catch_up_limit=args.catch_up_limit,
     )
+    if args.catch_up_window > 0:
+        request.catch_up_window.FromTimedelta(timedelta(seconds=args.catch_up_window))
     if args.misfire:
         request.misfire = convert.enum_number(schedules_pb2.MisfirePolicy.DESCRIPTOR, args.misfire)  # type: ignore[assignment]
     if args.overlap:

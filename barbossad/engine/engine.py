@@ -114,7 +114,9 @@ class WorkflowEngine:
         self._drivers: dict[int, RunDriver] = {}
         self._tasks: dict[int, asyncio.Task[RunState]] = {}
         self._hooks: list[CompletionHook] = []
-        self._scanned = False
+        # Embedded use scans the templates directory on the first miss; the daemon scans and
+        # watches it itself.
+        self._scanned = base is None
         self.accepting = True
 
     # ---- definitions -----------------------------------------------------------------------

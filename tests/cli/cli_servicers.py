@@ -349,8 +349,11 @@ class Schedules(schedules_pb2_grpc.ScheduleServiceServicer):
             timezone="Europe/Berlin",
             origin=schedules_pb2.SCHEDULE_ORIGIN_TEMPLATE,
             next_fire_time=ts(3600),
+            last_fire_time=ts(-86400 + 3600),
             last_outcome=common_pb2.RUN_STATE_SUCCEEDED,
             last_run_id=42,
+            missed_count=3,
+            skipped_count=1,
         )
         return schedules_pb2.ListSchedulesResponse(schedules=[s])
 

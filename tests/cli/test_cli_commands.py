@@ -295,7 +295,7 @@ def test_validate_unreadable_file(fake: FakeDaemon, tmp_path: Path) -> None:
 def test_schedules(fake: FakeDaemon) -> None:
     assert run(fake, "schedule", "list").out.splitlines()[1] == (
         "1   deploy    0 3 * * *   Europe/Berlin  active  2025-01-01 13:00:00  "
-        "succeeded (run 42)  template"
+        "2024-12-31 13:00:00  succeeded (run 42)  3       1        template"
     )
     r = run(
         fake, "schedule", "add", "deploy", "*/5 * * * *", "--tz", "UTC", "--misfire", "run_once",

@@ -39,7 +39,9 @@ def channel(d: DaemonProcess) -> grpc.Channel:
     return grpc.insecure_channel(f"unix:{d.socket}")
 
 
-def wait_run_state(d: DaemonProcess, run_id: int, states: set[int], timeout: float = 30) -> executions_pb2.Run:
+def wait_run_state(
+    d: DaemonProcess, run_id: int, states: set[int], timeout: float = 30
+) -> executions_pb2.Run:
     """Follow WatchRun until the run reaches one of the states (a real event stream, no polling)."""
     with channel(d) as ch:
         stub = executions_pb2_grpc.ExecutionServiceStub(ch)
@@ -54,14 +56,20 @@ def wait_task_running(d: DaemonProcess, run_id: int, task_id: str, timeout: floa
         stub = executions_pb2_grpc.ExecutionServiceStub(ch)
         req = executions_pb2.WatchRunRequest(run_id=run_id, include_output=True)
         for event in stub.WatchRun(req, timeout=timeout):
-            if event.HasField("log") and event.log.task_id == task_id and "started" in event.log.text:
+            if (
+                event.HasField("log")
+                and event.log.task_id == task_id
+                and "started" in event.log.text
+            ):
                 return
         raise AssertionError(f"run {run_id} ended before task {task_id} started")
 
 
 def test_status_over_cli_and_grpc(daemon: DaemonProcess) -> None:
     with channel(daemon) as ch:
-        status = daemon_pb2_grpc.DaemonServiceStub(ch).GetStatus(daemon_pb2.GetStatusRequest(), timeout=5)
+        status = daemon_pb2_grpc.DaemonServiceStub(ch).GetStatus(
+            daemon_pb2.GetStatusRequest(), timeout=5
+        )
     assert status.accepting
     assert status.socket == str(daemon.socket)
     assert status.template_count >= 1  # the bundled library was installed into the empty dir
@@ -128,11 +136,18 @@ def test_unimplemented_methods_say_so(daemon: DaemonProcess) -> None:
 def test_health_and_reflection(daemon: DaemonProcess) -> None:
     with channel(daemon) as ch:
         health = health_pb2_grpc.HealthStub(ch)
-        assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING
-        svc = health.Check(health_pb2.HealthCheckRequest(service="barbossa.v1.ExecutionService"), timeout=5)
+        assert (
+            health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+            == health_pb2.HealthCheckResponse.SERVING
+        )
+        svc = health.Check(
+            health_pb2.HealthCheckRequest(service="barbossa.v1.ExecutionService"), timeout=5
+        )
         assert svc.status == health_pb2.HealthCheckResponse.SERVING
         stub = reflection_pb2_grpc.ServerReflectionStub(ch)
-        responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        responses = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         names = {s.name for r in responses for s in r.list_services_response.service}
     assert {
         "barbossa.v1.WorkflowService",
@@ -165,7 +180,8 @@ def test_sigterm_drains_then_interrupts_and_kills_the_tree(make_daemon: MakeDaem
     assert pids_with_marker(f"sleep {marker}") == []
     db = sqlite3.connect(d.state_dir / "workflows.db")
     state, task_state = db.execute(
-        "SELECT r.state, t.state FROM runs r JOIN task_runs t ON t.run_id = r.id WHERE r.id=?", (run_id,)
+        "SELECT r.state, t.state FROM runs r JOIN task_runs t ON t.run_id = r.id WHERE r.id=?",
+        (run_id,),
     ).fetchone()
     assert (state, task_state) == ("interrupted", "interrupted")
     assert not d.socket.exists()
@@ -185,7 +201,9 @@ def test_sigkill_mid_run_then_restart_recovers(make_daemon: MakeDaemon) -> None:
     assert d.socket.exists()  # stale socket left behind
     d.start()  # replaces the stale socket
     with channel(d) as ch:
-        run = executions_pb2_grpc.ExecutionServiceStub(ch).GetRun(executions_pb2.GetRunRequest(run_id=run_id), timeout=5)
+        run = executions_pb2_grpc.ExecutionServiceStub(ch).GetRun(
+            executions_pb2.GetRunRequest(run_id=run_id), timeout=5
+        )
     assert run.state == common_pb2.RUN_STATE_INTERRUPTED
     assert run.tasks[0].state == common_pb2.TASK_STATE_INTERRUPTED
     db = sqlite3.connect(d.state_dir / "workflows.db")
@@ -233,7 +251,9 @@ def test_live_daemon_socket_is_never_stolen(daemon: DaemonProcess, make_daemon: 
         ("socket_is_file", "exists and is not a socket"),
     ],
 )
-def test_startup_failures_are_one_clear_line(make_daemon: MakeDaemon, setup: str, expected: str) -> None:
+def test_startup_failures_are_one_clear_line(
+    make_daemon: MakeDaemon, setup: str, expected: str
+) -> None:
     d: DaemonProcess = make_daemon()
     if setup == "bad_config":
         cfg = d.root / "barbossad.yaml"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import uuid
+from pathlib import Path
 
 import psutil
 from daemonkit import (
@@ -20,7 +20,8 @@ from daemonkit import (
 from harness import MakeDaemon, pids_with_marker
 
 # Children that ignore SIGTERM, and a grandchild that double-forks out of the task's process
-# group (its parent subshell exits, it calls setsid) and ignores SIGTERM too.
+# group (its parent subshell exits at once, it calls setsid) and ignores SIGTERM too. Each
+# process writes "PID SESSION" to a file before it sleeps; the leader waits for all of them.
 STUBBORN = """
 name: stubborn
 tasks:
@@ -28,10 +29,14 @@ tasks:
     type: shell_command
     timeout: {timeout}
     command: |
+      note() {{ read -r pid _ _ _ _ sid _ < /proc/$1/stat; echo "$pid $sid" >> {pids}; }}
+      export -f note
       trap '' TERM
-      (trap '' TERM; exec sleep {m}1) &
-      bash -c 'trap "" TERM; sleep {m}2; :' &
-      ( setsid bash -c 'trap "" TERM; sleep {m}3; :' & )
+      note $$
+      (trap '' TERM; note $BASHPID; exec sleep {m}1) &
+      bash -c 'trap "" TERM; note $$; exec sleep {m}2' &
+      ( setsid bash -c 'trap "" TERM; note $$; exec sleep {m}3' & )
+      until [ "$(wc -l < {pids})" -ge 4 ]; do sleep 0.01; done
       echo started
       sleep {m}4
 """
@@ -54,30 +59,29 @@ def gone(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def test_timed_out_tree_ignoring_sigterm_leaves_no_process_and_no_zombie(
-    make_daemon: MakeDaemon,
+    make_daemon: MakeDaemon, tmp_path: Path
 ) -> None:
-    m = marker()
-    d = quick_daemon(
-        make_daemon, {"stubborn.yaml": STUBBORN.format(timeout=1, m=m)}, kill_grace=0.5
-    )
-    run_id = execute(d, "stubborn")
-    sleeps = wait_for_sleeps([f"{m}{i}" for i in range(1, 5)])
-    escaped = sleeps[2]
-    # The double-forked grandchild left the task's session; its parent (`bash -c`) was adopted
-    # by the daemon, which is a subreaper.
-    assert os.getsid(escaped.pid) != os.getsid(sleeps[0].pid)
-    (parent,) = escaped.parents()[:1]
-    assert parent.ppid() == d.proc.pid  # type: ignore[union-attr]
-    procs = [*sleeps, parent]
+    m, pids = marker(), tmp_path / "pids"
+    pids.touch()
+    template = STUBBORN.format(timeout=1, m=m, pids=pids)
+    d = quick_daemon(make_daemon, {"stubborn.yaml": template}, kill_grace=0.5)
+    assert d.proc is not None
+    run = wait_run(d, execute(d, "stubborn"))
 
-    run = wait_run(d, run_id)
     assert run.state == run_state("failed")
     stuck = tasks_of(run)["stuck"]
     assert stuck.state == task_state("timed_out")
     assert stuck.error == "timed out after 1s"
+    noted = [tuple(map(int, line.split())) for line in pids.read_text().splitlines()]
+    assert len(noted) == 4, noted  # the leader, two children, the escaped grandchild
+    (leader, session), *children = noted
+    assert session == leader  # the task leads its own session
+    escaped = [pid for pid, sid in children if sid != session]
+    assert len(escaped) == 1 and (escaped[0], escaped[0]) in children  # a session of its own
+    # Nothing is left in any form, zombies included (a pid is not reused within seconds).
+    assert [pid for pid, _ in noted if psutil.pid_exists(pid)] == []
     assert pids_with_marker(m) == []
-    assert gone(procs) == [], "processes of the task are left (or left as zombies)"
-    assert zombie_children(d.proc.pid) == []  # type: ignore[union-attr]
+    assert zombie_children(d.proc.pid) == []
 
 
 SLOW = """

@@ -29,6 +29,7 @@ class StepSpec:
     hang: bool = False  # run until cancelled
     yields: int = 1  # times to yield to the loop while running
     outputs: Mapping[str, str] = field(default_factory=dict)
+    raises: str = ""  # "timeout": raise TimeoutError; other text: raise RuntimeError(text)
 
 
 @dataclass
@@ -89,6 +90,10 @@ class StepHandler:
                 await asyncio.Event().wait()
         finally:
             await asyncio.shield(self.journal.note("end", ctx.task_id, ctx.attempt))
+        if spec.raises == "timeout":
+            raise TimeoutError  # e.g. a library's own timeout, not the task's
+        if spec.raises:
+            raise RuntimeError(spec.raises)
         if ctx.attempt <= spec.fail_attempts:
             return TaskResult(
                 ok=False, exit_code=1, error=f"attempt {ctx.attempt} failed on purpose"

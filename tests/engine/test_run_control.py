@@ -225,3 +225,43 @@ async def test_reused_roots_ready_their_dependents_once(tmp_path: Path) -> None:
         ("leaf", "running"),
         ("leaf", "failed"),
     ]
+
+
+async def test_a_retry_delay_holds_no_slot(tmp_path: Path) -> None:
+    async with step_engine(tmp_path) as (engine, journal):
+        wf = workflow(
+            engine,
+            step("flaky", fail_attempts=1, retry={"attempts": 2, "delay": 0.3}),
+            step("other"),
+            max_parallel=1,
+        )
+        run = await engine.execute_workflow(wf)
+    assert run.state is RunState.SUCCEEDED
+    # `other` ran while `flaky` waited to retry, not after both of its attempts.
+    assert [(kind, task_id) for kind, task_id, _ in journal.events] == [
+        ("start", "flaky"),
+        ("end", "flaky"),
+        ("start", "other"),
+        ("end", "other"),
+        ("start", "flaky"),
+        ("end", "flaky"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raises", "error"),
+    [
+        ("boom", "internal error in task type step: boom"),
+        ("timeout", "internal error in task type step: "),
+    ],
+)
+async def test_a_handler_that_raises_fails_its_task(
+    tmp_path: Path, raises: str, error: str
+) -> None:
+    async with step_engine(tmp_path) as (engine, _journal):
+        run = await engine.execute_workflow(
+            workflow(engine, step("bad", raises=raises), step("next", "bad"))
+        )
+    assert run.state is RunState.FAILED
+    assert states(run) == {"bad": "failed", "next": "skipped"}
+    assert task_of(run, "bad").error == error
