@@ -105,8 +105,7 @@ def reap_orphans() -> int:
 
 def _token_processes(token: str) -> list[psutil.Process]:
     """Live processes whose environment carries this task token."""
-    found: list[psutil.Process] = []
-    return found
+    found = []
     needle = f"{TOKEN_ENV}={token}".encode()
     for pid in psutil.pids():
         try:
