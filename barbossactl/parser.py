@@ -164,10 +164,20 @@ def _schedule_add(p: Parser) -> None:
     p.add_argument("--misfire", choices=MISFIRE_POLICIES, default=None)
     p.add_argument("--overlap", choices=OVERLAP_POLICIES, default=None)
     p.add_argument("--paused", action="store_true", help="add it paused")
-    p.add_argument("--catch-up-limit", type=int, default=0, metavar="N",
-                   help="run_all: run at most the newest N missed slots (default 10)")
-    p.add_argument("--catch-up-window", type=float, default=0.0, metavar="SECONDS",
-                   help="only catch up slots missed within this many seconds")
+    p.add_argument(
+        "--catch-up-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="run_all: run at most the newest N missed slots (default 10)",
+    )
+    p.add_argument(
+        "--catch-up-window",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="only catch up slots missed within this many seconds",
+    )
     _params(p, "a parameter value for its runs (repeatable)")
 
 

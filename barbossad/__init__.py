@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["RunState", "TaskState", "TriggerType", "WorkflowEngine", "WorkflowSchedulerService", "__version__"]
+__all__ = [
+    "RunState",
+    "TaskState",
+    "TriggerType",
+    "WorkflowEngine",
+    "WorkflowSchedulerService",
+    "__version__",
+]
 
 if TYPE_CHECKING:
     from barbossad.engine.engine import WorkflowEngine

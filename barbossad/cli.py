@@ -18,15 +18,24 @@ from barbossad.errors import BarbossaError
 def build_parser() -> argparse.ArgumentParser:
     """The daemon's options; each can also be set in the config file."""
     p = argparse.ArgumentParser(prog="barbossad", description="Barbossa workflow automation daemon")
-    p.add_argument("--config", type=Path, help="YAML config file (default: /etc/barbossad/barbossad.yaml "
-                   "as root, ~/barbossa-engineer/barbossad.yaml otherwise, if present)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        help="YAML config file (default: /etc/barbossad/barbossad.yaml "
+        "as root, ~/barbossa-engineer/barbossad.yaml otherwise, if present)",
+    )
     p.add_argument("--state-dir", type=Path, help="database, logs and run scratch space")
     p.add_argument("--templates-dir", type=Path, help="directory of workflow template YAML files")
     p.add_argument("--socket", type=Path, help="Unix socket the gRPC API listens on")
     p.add_argument("--log-level", choices=LOG_LEVELS, help="default: info")
-    p.add_argument("--shutdown-grace", type=float, help="seconds running runs get on SIGTERM (default 30)")
-    p.add_argument("--http", metavar="HOST:PORT", help="listener for webhooks and /healthz "
-                   "(default 127.0.0.1:9740; 'off' or '' disables it)")
+    p.add_argument(
+        "--shutdown-grace", type=float, help="seconds running runs get on SIGTERM (default 30)"
+    )
+    p.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        help="listener for webhooks and /healthz (default 127.0.0.1:9740; 'off' or '' disables it)",
+    )
     p.add_argument("--version", action="version", version=f"barbossad {__version__}")
     return p
 
@@ -37,7 +46,11 @@ def setup_logging(config: DaemonConfig) -> None:
     root = logging.getLogger()
     root.setLevel(level)
     under_journald = bool(os.environ.get("JOURNAL_STREAM"))
-    fmt = "%(levelname)s %(name)s: %(message)s" if under_journald else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    fmt = (
+        "%(levelname)s %(name)s: %(message)s"
+        if under_journald
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(logging.Formatter(fmt))
     root.addHandler(stderr)
@@ -54,8 +67,10 @@ def setup_logging(config: DaemonConfig) -> None:
 
 def banner(config: DaemonConfig) -> str:
     """What `make run` prints: where things are and what to type next."""
-    default_socket = Path("/run/barbossad/barbossad.sock") if os.geteuid() == 0 else (
-        Path.home() / "barbossa-engineer" / "barbossad.sock"
+    default_socket = (
+        Path("/run/barbossad/barbossad.sock")
+        if os.geteuid() == 0
+        else (Path.home() / "barbossa-engineer" / "barbossad.sock")
     )
     sock_opt = "" if config.socket == default_socket else f" --socket {config.socket}"
     return (

@@ -1,4 +1,4 @@
-"""DaemonConfig: defaults by who runs the daemon, a YAML config file, command-line overrides. Pure."""
+"""DaemonConfig: defaults by who runs the daemon, then the config file, then the command line."""
 
 from __future__ import annotations
 
@@ -80,37 +80,48 @@ _PATH_KEYS = {"state_dir", "templates_dir", "socket"}
 _KNOWN = {f.name for f in fields(DaemonConfig)} - {"config_file"}
 
 
+def _strings(key: str, value: Any, where: str, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key}: expected a list of {what}")
+    return tuple(value)
+
+
+def _number(key: str, value: Any, where: str, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}: {key}: expected a positive number, got {value!r}")
+    return kind(value)
+
+
+def _text(key: str, value: Any, where: str) -> Any:
+    if key == "http" and value is False:
+        return "off"  # YAML reads `http: off` as false
+    if key == "log_level" and value not in LOG_LEVELS:
+        raise ConfigError(
+            f"{where}: log_level: expected one of {', '.join(LOG_LEVELS)}, got {value!r}"
+        )
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key}: expected a string, got {value!r}")
+    return value
+
+
 def _coerce(key: str, value: Any, where: str) -> Any:
+    """One setting from the config file, checked against the type of its default."""
     default = DaemonConfig.__dataclass_fields__[key].default
     if key in _PATH_KEYS:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}: {key}: expected a path, got {value!r}")
         return Path(value).expanduser()
     if key == "allowed_roots":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: {key}: expected a list of paths")
-        return tuple(Path(v).expanduser() for v in value)
+        return tuple(Path(v).expanduser() for v in _strings(key, value, where, "paths"))
     if isinstance(default, tuple):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: {key}: expected a list of strings")
-        return tuple(value)
+        return _strings(key, value, where, "strings")
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: {key}: expected true or false, got {value!r}")
         return value
     if isinstance(default, int | float):
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{where}: {key}: expected a positive number, got {value!r}")
-        return type(default)(value)
-    if key == "http" and value is False:
-        return "off"  # YAML reads `http: off` as false
-    if key == "log_level":
-        if value not in LOG_LEVELS:
-            raise ConfigError(f"{where}: log_level: expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
-        return value
-    if not isinstance(value, str):
-        raise ConfigError(f"{where}: {key}: expected a string, got {value!r}")
-    return value
+        return _number(key, value, where, type(default))
+    return _text(key, value, where)
 
 
 def parse_config_mapping(data: Any, where: str) -> dict[str, Any]:
@@ -162,16 +173,21 @@ def load_config(overrides: Mapping[str, Any], config_file: Path | None = None) -
         "templates_dir": layout["templates_dir"],
         "socket": layout["socket"],
     }
-    if "state_dir" in overrides or "state_dir" in settings:
+    if (overrides.get("state_dir") or "state_dir" in settings) and os.geteuid() != 0:
         # A chosen state dir carries the user layout with it unless paths are given too.
-        if os.geteuid() != 0:
-            base["templates_dir"] = Path(state_dir) / "workflow_templates"
-            base["socket"] = Path(state_dir) / "barbossad.sock"
+        base["templates_dir"] = Path(state_dir) / "workflow_templates"
+        base["socket"] = Path(state_dir) / "barbossad.sock"
     base.update(settings)
     base.update({k: v for k, v in overrides.items() if v is not None})
     base["config_file"] = path
     try:
-        return replace(DaemonConfig(state_dir=base.pop("state_dir"), templates_dir=base.pop("templates_dir"),
-                                    socket=base.pop("socket")), **base)
+        return replace(
+            DaemonConfig(
+                state_dir=base.pop("state_dir"),
+                templates_dir=base.pop("templates_dir"),
+                socket=base.pop("socket"),
+            ),
+            **base,
+        )
     except TypeError as exc:
         raise ConfigError(f"invalid configuration: {exc}") from exc

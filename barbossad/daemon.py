@@ -31,7 +31,6 @@ from barbossad.watcher import TemplateWatcher
 log = logging.getLogger(__name__)
 
 
-
 def bundled_templates_dir() -> Path:
     """The template library shipped with barbossad: the checkout's, else the installed copy."""
     import sys
@@ -76,14 +75,14 @@ def check_socket(path: Path) -> None:
         probe.close()
 
 
-async def _wait_answering(path: Path, timeout: float = 10.0) -> None:
+async def _wait_answering(path: Path, within: float = 10.0) -> None:
     """Make one real health call through the socket before telling anyone we are ready."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     async with grpc.aio.insecure_channel(f"unix:{path}") as channel:
         stub = health_pb2_grpc.HealthStub(channel)
-        await stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout, wait_for_ready=True)
+        await stub.Check(health_pb2.HealthCheckRequest(), timeout=within, wait_for_ready=True)
 
 
 class Daemon:
@@ -136,7 +135,12 @@ class Daemon:
         """Rescan the templates directory (SIGHUP, `barbossactl reload`)."""
         assert self.engine is not None
         summary = await self.watcher.rescan() if self.watcher else self.engine.catalog.scan()
-        log.info("reload: %d loaded, %d invalid, %d removed", summary.loaded, summary.invalid, summary.removed)
+        log.info(
+            "reload: %d loaded, %d invalid, %d removed",
+            summary.loaded,
+            summary.invalid,
+            summary.removed,
+        )
         if self.scheduler is not None:
             await self.scheduler.refresh()  # schedules added to the database without the daemon
         return summary
@@ -178,12 +182,19 @@ class Daemon:
                 loop.add_signal_handler(signal.SIGCHLD, reap_orphans)
                 stack.callback(loop.remove_signal_handler, signal.SIGCHLD)
             ctx = ServiceContext(
-                engine=engine, config=cfg, started_at=datetime.now(UTC), version=__version__, reload=self.reload,
+                engine=engine,
+                config=cfg,
+                started_at=datetime.now(UTC),
+                version=__version__,
+                reload=self.reload,
                 scheduler=scheduler,
             )
             server = ApiServer(
                 ctx,
-                extra_servicers={"schedules": ScheduleServicer(scheduler), "scheduler": SchedulerServicer(scheduler)},
+                extra_servicers={
+                    "schedules": ScheduleServicer(scheduler),
+                    "scheduler": SchedulerServicer(scheduler),
+                },
             )
             try:
                 server.bind_unix(cfg.socket)
@@ -197,7 +208,9 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._on_term)
             loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
-            status = f"serving on {cfg.socket}: {summary.loaded} templates, {summary.invalid} invalid"
+            status = (
+                f"serving on {cfg.socket}: {summary.loaded} templates, {summary.invalid} invalid"
+            )
             await scheduler.activate()  # catch up missed slots, then fire (unless stopped)
             self.notifier.ready(status)
             interval = self.notifier.watchdog_interval()

@@ -66,7 +66,9 @@ class Issue:
             where += f":{self.line}"
             if self.column:
                 where += f":{self.column}"
-        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
         if self.suggestion:
             text += f" (did you mean {self.suggestion!r}?)"
         return text

@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import grpc
-
 from barbossa.v1 import daemon_pb2, daemon_pb2_grpc
+
 from bench.common import Result, running_daemon
 
 CALLS = 3000
@@ -55,7 +55,9 @@ asyncio.run(main(sys.argv[1]))
 
 def _bare_echo(sock: Path) -> float:
     """The floor: a bare grpc.aio echo server in its own process, like the daemon."""
-    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(sock)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", ECHO_SERVER, str(sock)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
         return asyncio.run(_measure(f"unix:{sock}", "/bench.Echo/Ping", b""))

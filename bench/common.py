@@ -36,7 +36,9 @@ class Result:
 
 
 @contextlib.contextmanager
-def running_daemon(templates: dict[str, str] | None = None, extra: list[str] | None = None) -> Iterator[Path]:
+def running_daemon(
+    templates: dict[str, str] | None = None, extra: list[str] | None = None
+) -> Iterator[Path]:
     """Start barbossad on a temporary state dir; yield its socket path once READY=1 arrives."""
     root = Path(tempfile.mkdtemp(prefix="bbb-", dir="/tmp"))
     tdir = root / "templates"
@@ -50,10 +52,25 @@ def running_daemon(templates: dict[str, str] | None = None, extra: list[str] | N
     env = dict(os.environ, NOTIFY_SOCKET=str(root / "notify.sock"))
     log = (root / "daemon.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "barbossad", "--state-dir", str(root / "state"), "--templates-dir", str(tdir),
-         "--socket", str(sock), "--log-level", "warning", "--http", "off",
-         *(extra or [])],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "barbossad",
+            "--state-dir",
+            str(root / "state"),
+            "--templates-dir",
+            str(tdir),
+            "--socket",
+            str(sock),
+            "--log-level",
+            "warning",
+            "--http",
+            "off",
+            *(extra or []),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         while b"READY=1" not in notify.recv(4096):
@@ -81,7 +98,7 @@ def report(results: list[Result]) -> str:
     lines = [f"{'benchmark':48} {'value':>12} {'baseline':>12} {'ratio':>7}  target  verdict"]
     for r in results:
         lines.append(
-            f"{r.name:48} {r.value:>10.3f}{r.unit:>2} {r.baseline:>10.3f}{r.unit:>2} {r.ratio:>6.2f}x  "
-            f"{r.target:6}  {'ok' if r.ok else 'MISSED'} {r.note}"
+            f"{r.name:48} {r.value:>10.3f}{r.unit:>2} {r.baseline:>10.3f}{r.unit:>2} "
+            f"{r.ratio:>6.2f}x  {r.target:6}  {'ok' if r.ok else 'MISSED'} {r.note}"
         )
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Result, report  # noqa: E402
+from bench.common import Result, report
 
 
 def _cli() -> list[Result]:
@@ -67,7 +67,9 @@ BENCHES: dict[str, Callable[[], list[Result]]] = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"which benchmarks: {', '.join(BENCHES)} (default: all)")
+    parser.add_argument(
+        "names", nargs="*", help=f"which benchmarks: {', '.join(BENCHES)} (default: all)"
+    )
     args = parser.parse_args()
     unknown = [n for n in args.names if n not in BENCHES]
     if unknown:

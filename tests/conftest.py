@@ -32,7 +32,11 @@ def make_daemon(short_tmp: Path) -> Iterator[MakeDaemon]:
         for name, text in (templates or {}).items():
             (templates_dir / name).write_text(text)
         d = DaemonProcess(
-            root=root, state_dir=root / "state", templates_dir=templates_dir, socket=root / "api.sock", **kwargs
+            root=root,
+            state_dir=root / "state",
+            templates_dir=templates_dir,
+            socket=root / "api.sock",
+            **kwargs,
         )
         made.append(d)
         return d
@@ -48,5 +52,3 @@ def make_daemon(short_tmp: Path) -> Iterator[MakeDaemon]:
 def daemon(make_daemon: MakeDaemon) -> DaemonProcess:
     """A running daemon with the bundled templates (installed into its empty templates dir)."""
     return make_daemon().start()
-
-

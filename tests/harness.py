@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 30.0
 
@@ -94,7 +93,9 @@ class DaemonProcess:
         full_env.update(env or {})
         self.log_path = self.root / f"daemon-{int(time.time() * 1000)}.log"
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=subprocess.STDOUT, env=full_env)
+            self.proc = subprocess.Popen(
+                self.argv(), stdout=log, stderr=subprocess.STDOUT, env=full_env
+            )
         if wait:
             try:
                 self.notify.wait_for("READY=1", START_TIMEOUT)
@@ -105,7 +106,9 @@ class DaemonProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
 
-    def ctl(self, *args: str, check: bool = False, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def ctl(
+        self, *args: str, check: bool = False, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """Run barbossactl against this daemon."""
         result = subprocess.run(
             [sys.executable, "-m", "barbossactl", "--socket", str(self.socket), *args],

@@ -42,8 +42,17 @@ def schedules_table(schedules: Iterable[Any]) -> str:
     if not rows:
         return "no schedules\n"
     headers = [
-        "ID", "WORKFLOW", "EXPRESSION", "TZ", "STATUS", "NEXT", "LAST FIRE", "LAST OUTCOME",
-        "MISSED", "SKIPPED", "ORIGIN",
+        "ID",
+        "WORKFLOW",
+        "EXPRESSION",
+        "TZ",
+        "STATUS",
+        "NEXT",
+        "LAST FIRE",
+        "LAST OUTCOME",
+        "MISSED",
+        "SKIPPED",
+        "ORIGIN",
     ]
     return render.table(headers, rows)
 

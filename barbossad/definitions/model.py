@@ -1,4 +1,4 @@
-"""Frozen workflow definitions: what a parsed and validated YAML/JSON/protobuf definition becomes."""
+"""Frozen workflow definitions: what a validated YAML, JSON or protobuf definition becomes."""
 
 from __future__ import annotations
 

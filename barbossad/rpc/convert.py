@@ -7,16 +7,23 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from barbossa.v1 import common_pb2, executions_pb2, workflows_pb2
 from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 from google.protobuf.json_format import MessageToDict, ParseDict
 
-from barbossa.v1 import common_pb2, executions_pb2, workflows_pb2
 from barbossad.catalog import TemplateEntry
 from barbossad.definitions.model import RunCondition, VariableType, WorkflowDef
 from barbossad.engine.events import LogEvent, RunEvent, RunStateEvent, TaskStateEvent
 from barbossad.engine.planview import ExecutionPlan
 from barbossad.errors import InvalidArgumentError, Issue
-from barbossad.models import OutputStream, RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
+from barbossad.models import (
+    OutputStream,
+    RunRecord,
+    RunState,
+    TaskRunRecord,
+    TaskState,
+    TriggerType,
+)
 
 # ---- scalars -------------------------------------------------------------------------------
 
@@ -47,7 +54,7 @@ def duration(seconds: float | None) -> duration_pb2.Duration | None:
 # ---- enums: our StrEnum <-> proto enum, by member name ---------------------------------------
 
 
-def run_state(state: RunState) -> int:
+def run_state(state: RunState) -> Any:
     """RunState -> RUN_STATE_*."""
     return common_pb2.RunState.Value(f"RUN_STATE_{state.name}")
 
@@ -61,12 +68,12 @@ def run_state_from(value: int) -> RunState:
         raise InvalidArgumentError(f"invalid run state {value}") from None
 
 
-def task_state(state: TaskState) -> int:
+def task_state(state: TaskState) -> Any:
     """TaskState -> TASK_STATE_*."""
     return common_pb2.TaskState.Value(f"TASK_STATE_{state.name}")
 
 
-def trigger(kind: TriggerType) -> int:
+def trigger(kind: TriggerType) -> Any:
     """TriggerType -> TRIGGER_KIND_*."""
     return common_pb2.TriggerKind.Value(f"TRIGGER_KIND_{kind.name}")
 
@@ -77,7 +84,7 @@ def trigger_from(value: int) -> TriggerType:
     return TriggerType.MANUAL if name == "UNSPECIFIED" else TriggerType[name]
 
 
-def output_stream(stream: OutputStream) -> int:
+def output_stream(stream: OutputStream) -> Any:
     """OutputStream -> OUTPUT_STREAM_*."""
     return executions_pb2.OutputStream.Value(f"OUTPUT_STREAM_{stream.name}")
 
@@ -97,7 +104,7 @@ def task_run(task: TaskRunRecord) -> executions_pb2.TaskRun:
         task_id=task.task_id,
         name=task.name,
         type=task.type,
-        state=task_state(task.state),  # type: ignore[arg-type]
+        state=task_state(task.state),
         attempt=task.attempt,
         error=task.error,
         outputs=dict(task.outputs),
@@ -117,8 +124,8 @@ def run(record: RunRecord, *, with_tasks: bool = True) -> executions_pb2.Run:
     return executions_pb2.Run(
         id=record.id,
         workflow=record.workflow,
-        state=run_state(record.state),  # type: ignore[arg-type]
-        trigger=trigger(record.trigger),  # type: ignore[arg-type]
+        state=run_state(record.state),
+        trigger=trigger(record.trigger),
         parameters=dict(record.parameters),
         created_at=timestamp(record.created_at),
         started_at=timestamp(record.started_at),
@@ -137,10 +144,15 @@ def run_event(event: RunEvent) -> executions_pb2.RunEvent:
     msg = executions_pb2.RunEvent(sequence=event.sequence, time=timestamp(event.time))
     body = event.body
     if isinstance(body, RunStateEvent):
-        msg.run.CopyFrom(executions_pb2.RunStateChanged(state=run_state(body.state), error=body.error))  # type: ignore[arg-type]
+        msg.run.CopyFrom(
+            executions_pb2.RunStateChanged(state=run_state(body.state), error=body.error)
+        )
     elif isinstance(body, TaskStateEvent):
         changed = executions_pb2.TaskStateChanged(
-            task_id=body.task_id, state=task_state(body.state), attempt=body.attempt, error=body.error  # type: ignore[arg-type]
+            task_id=body.task_id,
+            state=task_state(body.state),
+            attempt=body.attempt,
+            error=body.error,
         )
         if body.exit_code is not None:
             changed.exit_code = body.exit_code
@@ -152,7 +164,9 @@ def run_event(event: RunEvent) -> executions_pb2.RunEvent:
 
 def log_line(task_id: str, attempt: int, stream: OutputStream, text: str) -> executions_pb2.LogLine:
     """One chunk of output as a LogLine message."""
-    return executions_pb2.LogLine(task_id=task_id, attempt=attempt, stream=output_stream(stream), text=text)  # type: ignore[arg-type]
+    return executions_pb2.LogLine(
+        task_id=task_id, attempt=attempt, stream=output_stream(stream), text=text
+    )
 
 
 def plan(p: ExecutionPlan) -> executions_pb2.ExecutionPlan:
@@ -190,7 +204,9 @@ def issues(found: Iterable[Issue]) -> list[common_pb2.ValidationIssue]:
     """Validation issues as messages."""
     return [
         common_pb2.ValidationIssue(
-            location=common_pb2.SourceLocation(file=i.file, line=i.line, column=i.column, field=i.field),
+            location=common_pb2.SourceLocation(
+                file=i.file, line=i.line, column=i.column, field=i.field
+            ),
             message=i.message,
             suggestion=i.suggestion,
         )
@@ -202,7 +218,7 @@ def variable_spec(v: Any) -> workflows_pb2.VariableSpec:
     """A VariableDef as a VariableSpec message."""
     msg = workflows_pb2.VariableSpec(
         name=v.name,
-        type=workflows_pb2.VariableType.Value(f"VARIABLE_TYPE_{VariableType(v.type).name}"),  # type: ignore[arg-type]
+        type=f"VARIABLE_TYPE_{VariableType(v.type).name}",
         description=v.description,
         required=v.required,
         choices=list(v.choices),
@@ -219,9 +235,15 @@ def _spec_into(message: Any, spec: Any) -> None:
         if value is None or f.name not in fields:
             continue
         target = fields[f.name]
-        if target.message_type is not None and target.message_type.full_name == "google.protobuf.Value":
+        if (
+            target.message_type is not None
+            and target.message_type.full_name == "google.protobuf.Value"
+        ):
             getattr(message, f.name).CopyFrom(ParseDict(value, struct_pb2.Value()))
-        elif target.message_type is not None and target.message_type.full_name == "google.protobuf.Duration":
+        elif (
+            target.message_type is not None
+            and target.message_type.full_name == "google.protobuf.Duration"
+        ):
             getattr(message, f.name).CopyFrom(duration(float(value)))
         elif isinstance(value, Mapping):
             getattr(message, f.name).update({str(k): str(v) for k, v in value.items()})
@@ -246,7 +268,7 @@ def task_config(task: Any) -> workflows_pb2.TaskConfig:
             backoff_factor=task.retry.backoff_factor,
             max_delay=duration(task.retry.max_delay),
         ),
-        condition=workflows_pb2.RunCondition.Value(f"RUN_CONDITION_{RunCondition(task.condition).name}"),  # type: ignore[arg-type]
+        condition=f"RUN_CONDITION_{RunCondition(task.condition).name}",
         continue_on_error=task.continue_on_error,
         working_directory=task.working_directory or "",
     )
@@ -302,7 +324,9 @@ def config_mapping(cfg: workflows_pb2.WorkflowConfig) -> dict[str, Any]:
 
 
 def _variable_mapping(v: workflows_pb2.VariableSpec) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": workflows_pb2.VariableType.Name(v.type).removeprefix("VARIABLE_TYPE_").lower()}
+    out: dict[str, Any] = {
+        "type": workflows_pb2.VariableType.Name(v.type).removeprefix("VARIABLE_TYPE_").lower()
+    }
     if out["type"] == "unspecified":
         out["type"] = "string"
     if v.HasField("default_value"):
@@ -316,47 +340,54 @@ def _variable_mapping(v: workflows_pb2.VariableSpec) -> dict[str, Any]:
     return out
 
 
+def _retry_mapping(r: workflows_pb2.RetryPolicy) -> dict[str, Any]:
+    retry: dict[str, Any] = {"attempts": r.attempts or 1}
+    if r.HasField("delay"):
+        retry["delay"] = _seconds(r.delay)
+    if r.backoff_factor:
+        retry["backoff_factor"] = r.backoff_factor
+    if r.HasField("max_delay"):
+        retry["max_delay"] = _seconds(r.max_delay)
+    return retry
+
+
+def _field_value(field: Any, value: Any) -> Any:
+    """A set field of a type-specific spec message as a plain value."""
+    kind = field.message_type.full_name if field.message_type is not None else ""
+    if kind == "google.protobuf.Duration":
+        return _seconds(value)
+    if kind == "google.protobuf.Value":
+        return MessageToDict(value)
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        return dict(value)
+    if field.is_repeated:
+        return list(value)
+    return value
+
+
 def _task_mapping(t: workflows_pb2.TaskConfig) -> dict[str, Any]:
     task: dict[str, Any] = {"id": t.id, "type": t.type}
-    if t.name:
-        task["name"] = t.name
-    if t.dependencies:
-        task["dependencies"] = list(t.dependencies)
+    optional = {
+        "name": t.name,
+        "dependencies": list(t.dependencies),
+        "env": dict(t.env),
+        "continue_on_error": t.continue_on_error,
+        "working_directory": t.working_directory,
+    }
+    task.update({k: v for k, v in optional.items() if v})
     if t.HasField("timeout"):
         task["timeout"] = _seconds(t.timeout)
-    if t.env:
-        task["env"] = dict(t.env)
     if t.HasField("retry"):
-        retry: dict[str, Any] = {"attempts": t.retry.attempts or 1}
-        if t.retry.HasField("delay"):
-            retry["delay"] = _seconds(t.retry.delay)
-        if t.retry.backoff_factor:
-            retry["backoff_factor"] = t.retry.backoff_factor
-        if t.retry.HasField("max_delay"):
-            retry["max_delay"] = _seconds(t.retry.max_delay)
-        task["retry"] = retry
+        task["retry"] = _retry_mapping(t.retry)
     if t.condition:
-        task["condition"] = workflows_pb2.RunCondition.Name(t.condition).removeprefix("RUN_CONDITION_").lower()
-    if t.continue_on_error:
-        task["continue_on_error"] = True
-    if t.working_directory:
-        task["working_directory"] = t.working_directory
+        name = workflows_pb2.RunCondition.Name(t.condition)
+        task["condition"] = name.removeprefix("RUN_CONDITION_").lower()
     which = t.WhichOneof("spec")
     if which == "custom":
         task.update(MessageToDict(t.custom.fields))
     elif which:
-        spec_msg = getattr(t, which)
-        for field, value in spec_msg.ListFields():
-            if field.message_type is not None and field.message_type.full_name == "google.protobuf.Duration":
-                task[field.name] = _seconds(value)
-            elif field.message_type is not None and field.message_type.full_name == "google.protobuf.Value":
-                task[field.name] = MessageToDict(value)
-            elif field.message_type is not None and field.message_type.GetOptions().map_entry:
-                task[field.name] = dict(value)
-            elif field.label == field.LABEL_REPEATED:
-                task[field.name] = list(value)
-            else:
-                task[field.name] = value
+        for field, value in getattr(t, which).ListFields():
+            task[field.name] = _field_value(field, value)
     return task
 
 

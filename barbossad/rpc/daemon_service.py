@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-
 from barbossa.v1 import daemon_pb2, daemon_pb2_grpc, monitoring_pb2, monitoring_pb2_grpc
+
 from barbossad.rpc import convert
 from barbossad.rpc.context import ServiceContext
 from barbossad.rpc.schedules import scheduler_state
@@ -52,7 +52,9 @@ class DaemonServicer(daemon_pb2_grpc.DaemonServiceServicer):
 
     async def Reload(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         summary = await self.ctx.reload()
-        return daemon_pb2.ReloadResponse(loaded=summary.loaded, invalid=summary.invalid, removed=summary.removed)
+        return daemon_pb2.ReloadResponse(
+            loaded=summary.loaded, invalid=summary.invalid, removed=summary.removed
+        )
 
 
 class MonitoringServicer(monitoring_pb2_grpc.MonitoringServiceServicer):

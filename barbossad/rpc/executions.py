@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-
 from barbossa.v1 import executions_pb2, executions_pb2_grpc
+
 from barbossad.engine.events import LogEvent, RunEvent, RunStateEvent, TaskStateEvent
 from barbossad.errors import InvalidArgumentError, NotFoundError
 from barbossad.models import OutputStream, RunRecord
@@ -68,20 +68,29 @@ class ExecutionServicer(executions_pb2_grpc.ExecutionServiceServicer):
             try:
                 before = int(request.page.page_token)
             except ValueError:
-                raise InvalidArgumentError(f"invalid page_token {request.page.page_token!r}") from None
+                raise InvalidArgumentError(
+                    f"invalid page_token {request.page.page_token!r}"
+                ) from None
         flt = RunFilter(
             workflow=request.workflow,
             states=tuple(convert.run_state_from(s) for s in request.states),
             trigger=convert.trigger_from(request.trigger) if request.trigger else None,
-            created_after=convert.from_timestamp(request.created.start) if request.created.HasField("start") else None,
-            created_before=convert.from_timestamp(request.created.end) if request.created.HasField("end") else None,
+            created_after=convert.from_timestamp(request.created.start)
+            if request.created.HasField("start")
+            else None,
+            created_before=convert.from_timestamp(request.created.end)
+            if request.created.HasField("end")
+            else None,
         )
         runs, total = await self.ctx.engine.store.list_runs(flt, limit=size + 1, before_id=before)
         more = len(runs) > size
         runs = runs[:size]
         return executions_pb2.ListRunsResponse(
             runs=[convert.run(r, with_tasks=False) for r in runs],
-            page={"next_page_token": str(runs[-1].id) if more and runs else "", "total_count": total},
+            page={
+                "next_page_token": str(runs[-1].id) if more and runs else "",
+                "total_count": total,
+            },
         )
 
     async def WatchRun(self, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
@@ -116,11 +125,19 @@ class ExecutionServicer(executions_pb2_grpc.ExecutionServiceServicer):
             for c in chunks:
                 if c.task_id == task.task_id:
                     bodies.append(
-                        LogEvent(task_id=c.task_id, attempt=c.attempt, stream=c.stream, text=c.data.decode("utf-8", "replace"))
+                        LogEvent(
+                            task_id=c.task_id,
+                            attempt=c.attempt,
+                            stream=c.stream,
+                            text=c.data.decode("utf-8", "replace"),
+                        )
                     )
         bodies.append(RunStateEvent(state=record.state, error=record.error))
         time = record.finished_at or record.created_at
-        return [RunEvent(run_id=record.id, sequence=i + 1, time=time, body=b) for i, b in enumerate(bodies)]
+        return [
+            RunEvent(run_id=record.id, sequence=i + 1, time=time, body=b)
+            for i, b in enumerate(bodies)
+        ]
 
     async def GetLogs(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         record = await self._run(request.run_id)
@@ -132,9 +149,13 @@ class ExecutionServicer(executions_pb2_grpc.ExecutionServiceServicer):
         for c in chunks:
             if c.part == "tail" and previous != (c.task_id, c.attempt, "tail"):
                 lines.append(
-                    convert.log_line(c.task_id, c.attempt, OutputStream.SYSTEM, "[... output truncated ...]\n")
+                    convert.log_line(
+                        c.task_id, c.attempt, OutputStream.SYSTEM, "[... output truncated ...]\n"
+                    )
                 )
             previous = (c.task_id, c.attempt, c.part)
-            lines.append(convert.log_line(c.task_id, c.attempt, c.stream, c.data.decode("utf-8", "replace")))
+            lines.append(
+                convert.log_line(c.task_id, c.attempt, c.stream, c.data.decode("utf-8", "replace"))
+            )
         truncated = [t.task_id for t in record.tasks if t.output_truncated]
         return executions_pb2.GetLogsResponse(lines=lines, truncated_tasks=truncated)

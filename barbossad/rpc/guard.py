@@ -52,7 +52,9 @@ class Authorizer(Protocol):
 class Auditor(Protocol):
     """Records mutating calls."""
 
-    async def audit(self, *, actor: str, action: str, target: str, outcome: str, details: dict[str, str]) -> None:
+    async def audit(
+        self, *, actor: str, action: str, target: str, outcome: str, details: dict[str, str]
+    ) -> None:
         """Append one record."""
         ...
 
@@ -84,11 +86,15 @@ class Guard:
         if self.auditor is None:
             return
         try:
-            await self.auditor.audit(actor=actor, action=method, target=_target(request), outcome=outcome, details={})
+            await self.auditor.audit(
+                actor=actor, action=method, target=_target(request), outcome=outcome, details={}
+            )
         except Exception:
             log.exception("audit of %s failed", method)
 
-    async def _fail(self, context: grpc.aio.ServicerContext, method: str, exc: BaseException) -> None:
+    async def _fail(
+        self, context: grpc.aio.ServicerContext, method: str, exc: BaseException
+    ) -> None:
         if isinstance(exc, errors.BarbossaError):
             code = status_for(exc)
             if code is grpc.StatusCode.INTERNAL:
@@ -119,11 +125,15 @@ class Guard:
 
         return wrapper
 
-    def stream(self, method: str, fn: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    def stream(
+        self, method: str, fn: Callable[..., AsyncIterator[Any]]
+    ) -> Callable[..., AsyncIterator[Any]]:
         """Wrap a server-streaming method (read-only)."""
 
         @functools.wraps(fn)
-        async def wrapper(servicer: Any, request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def wrapper(
+            servicer: Any, request: Any, context: grpc.aio.ServicerContext
+        ) -> AsyncIterator[Any]:
             try:
                 self.authorizer.authorize(method, context, False)
                 async for item in fn(servicer, request, context):

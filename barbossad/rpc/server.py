@@ -6,9 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-
 from barbossa.v1 import (
     daemon_pb2,
     daemon_pb2_grpc,
@@ -21,6 +18,9 @@ from barbossa.v1 import (
     workflows_pb2,
     workflows_pb2_grpc,
 )
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
 from barbossad.rpc.context import ServiceContext
 from barbossad.rpc.daemon_service import DaemonServicer, MonitoringServicer
 from barbossad.rpc.executions import ExecutionServicer
@@ -60,12 +60,22 @@ class ApiServer:
         servicers.update(extra_servicers or {})
         for servicer in servicers.values():
             guarded(guard, servicer, getattr(servicer, "MUTATING", frozenset()))
-        workflows_pb2_grpc.add_WorkflowServiceServicer_to_server(servicers["workflows"], self.server)
-        executions_pb2_grpc.add_ExecutionServiceServicer_to_server(servicers["executions"], self.server)
+        workflows_pb2_grpc.add_WorkflowServiceServicer_to_server(
+            servicers["workflows"], self.server
+        )
+        executions_pb2_grpc.add_ExecutionServiceServicer_to_server(
+            servicers["executions"], self.server
+        )
         daemon_pb2_grpc.add_DaemonServiceServicer_to_server(servicers["daemon"], self.server)
-        monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server(servicers["monitoring"], self.server)
-        schedules_pb2_grpc.add_ScheduleServiceServicer_to_server(servicers["schedules"], self.server)
-        schedules_pb2_grpc.add_SchedulerServiceServicer_to_server(servicers["scheduler"], self.server)
+        monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server(
+            servicers["monitoring"], self.server
+        )
+        schedules_pb2_grpc.add_ScheduleServiceServicer_to_server(
+            servicers["schedules"], self.server
+        )
+        schedules_pb2_grpc.add_SchedulerServiceServicer_to_server(
+            servicers["scheduler"], self.server
+        )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

@@ -8,10 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-
 from barbossa.v1 import workflows_pb2, workflows_pb2_grpc
+
 from barbossad.definitions.parse import dump_workflow
-from barbossad.errors import AlreadyExistsError, DefinitionError, InvalidArgumentError, NotFoundError
+from barbossad.errors import (
+    AlreadyExistsError,
+    DefinitionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from barbossad.rpc import convert
 from barbossad.rpc.context import ServiceContext
 from barbossad.store.base import StoredWorkflow
@@ -100,17 +105,27 @@ class WorkflowServicer(workflows_pb2_grpc.WorkflowServiceServicer):
             variables = dict(request.from_template.variables)
             wf = engine.create_workflow_from_template(template_name, variables)
         elif which == "config":
-            wf = engine.create_workflow_from_config(convert.config_mapping(request.config), source="<request>")
+            wf = engine.create_workflow_from_config(
+                convert.config_mapping(request.config), source="<request>"
+            )
         elif which == "definition_yaml":
-            wf = engine.create_workflow_from_config(request.definition_yaml, source="<request>.yaml")
+            wf = engine.create_workflow_from_config(
+                request.definition_yaml, source="<request>.yaml"
+            )
         else:
-            raise InvalidArgumentError("CreateWorkflow needs from_template, config or definition_yaml")
+            raise InvalidArgumentError(
+                "CreateWorkflow needs from_template, config or definition_yaml"
+            )
         name = request.name or (template_name if which == "from_template" else wf.name)
         if not _NAME.match(name):
             raise InvalidArgumentError(
-                f"invalid workflow name {name!r}: use letters, digits, '_', '.', '-' (pass name= to choose one)"
+                f"invalid workflow name {name!r}: use letters, digits, '_', '.', '-' "
+                "(pass name= to choose one)"
             )
-        if engine.catalog.definition(name) is not None or await engine.store.get_workflow(name) is not None:
+        if (
+            engine.catalog.definition(name) is not None
+            or await engine.store.get_workflow(name) is not None
+        ):
             raise AlreadyExistsError(f"a workflow named {name!r} already exists")
         body = json.dumps(dump_workflow(wf), sort_keys=True)
         await engine.store.put_definition(wf.hash, name, body)
@@ -131,7 +146,8 @@ class WorkflowServicer(workflows_pb2_grpc.WorkflowServiceServicer):
         if not await self.ctx.engine.store.delete_workflow(request.name):
             if self.ctx.engine.catalog.get(request.name) is not None:
                 raise InvalidArgumentError(
-                    f"{request.name!r} is a template; delete its file from {self.ctx.engine.catalog.directory}"
+                    f"{request.name!r} is a template; delete its file from "
+                    f"{self.ctx.engine.catalog.directory}"
                 )
             raise NotFoundError(f"no workflow named {request.name!r}")
         return workflows_pb2.DeleteWorkflowResponse()
@@ -142,11 +158,17 @@ class WorkflowServicer(workflows_pb2_grpc.WorkflowServiceServicer):
         source = request.file_name or "<request>"
         try:
             if which == "config":
-                wf = engine.create_workflow_from_config(convert.config_mapping(request.config), source=source)
+                wf = engine.create_workflow_from_config(
+                    convert.config_mapping(request.config), source=source
+                )
             elif which == "definition_yaml":
                 wf = engine.create_workflow_from_config(request.definition_yaml, source=source)
             else:
                 raise InvalidArgumentError("ValidateWorkflow needs config or definition_yaml")
         except DefinitionError as exc:
-            return workflows_pb2.ValidateWorkflowResponse(valid=False, issues=convert.issues(exc.issues))
-        return workflows_pb2.ValidateWorkflowResponse(valid=True, name=wf.name, task_count=len(wf.tasks))
+            return workflows_pb2.ValidateWorkflowResponse(
+                valid=False, issues=convert.issues(exc.issues)
+            )
+        return workflows_pb2.ValidateWorkflowResponse(
+            valid=True, name=wf.name, task_count=len(wf.tasks)
+        )

@@ -143,7 +143,7 @@ MIGRATIONS: tuple[str, ...] = (
         delivery_id TEXT NOT NULL DEFAULT '',
         digest TEXT NOT NULL DEFAULT '',    -- sha256 of the signed bytes (never the signature)
         received_at REAL NOT NULL,
-        outcome TEXT NOT NULL,              -- 'accepted', 'bad_signature', 'replay', 'too_large', ...
+        outcome TEXT NOT NULL,              -- 'accepted', 'bad_signature', 'replay', ...
         status INTEGER NOT NULL,            -- the HTTP status answered
         detail TEXT NOT NULL DEFAULT '',
         remote TEXT NOT NULL DEFAULT '',

@@ -91,7 +91,9 @@ class ApiCallHandler:
         limit = max(spec.max_body, _PARSE_LIMIT if spec.extract else 0)
         try:
             async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_timeout(spec, ctx))) as session,
+                aiohttp.ClientSession(
+                    timeout=aiohttp.ClientTimeout(total=_timeout(spec, ctx))
+                ) as session,
                 session.request(
                     method,
                     spec.url,
@@ -103,7 +105,9 @@ class ApiCallHandler:
                 body, truncated = await read_capped(resp.content, limit)
                 status = resp.status
         except TimeoutError:
-            return TaskResult(ok=False, error=f"api_call: {line} timed out after {_timeout(spec, ctx):g}s")
+            return TaskResult(
+                ok=False, error=f"api_call: {line} timed out after {_timeout(spec, ctx):g}s"
+            )
         except aiohttp.ClientError as exc:
             return TaskResult(
                 ok=False, error=f"api_call: {line} failed: {exc or type(exc).__name__}"

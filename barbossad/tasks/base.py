@@ -46,7 +46,7 @@ class Spawner(Protocol):
         env: Mapping[str, str],
         cwd: str | None,
         sink: OutputSink,
-        timeout: float | None,
+        timeout: float | None,  # noqa: ASYNC109 - the spawner must own the deadline to kill the tree
         stdin: bytes | None = None,
     ) -> ProcessResult:
         """Run argv to completion, streaming stdout/stderr to sink.
@@ -86,7 +86,9 @@ class TaskContext:
     outputs_file: Path  # the task appends key=value lines here (env BARBOSSA_OUTPUT)
     scratch_dir: Path  # a private directory for this run
     # Start another workflow and wait for it (sub-workflows); returns (succeeded, outputs, run_id).
-    run_workflow: Callable[[str, Mapping[str, str]], Awaitable[tuple[bool, dict[str, str], int]]] | None = None
+    run_workflow: (
+        Callable[[str, Mapping[str, str]], Awaitable[tuple[bool, dict[str, str], int]]] | None
+    ) = None
 
     def log(self, text: str) -> None:
         """Write a line about the task into its output, marked as from the daemon."""

@@ -249,7 +249,9 @@ async def _probe_disk(spec: HealthCheckSpec, ctx: TaskContext) -> _Probe:
     path = spec.path or "/"
     try:
         # statvfs can hang on a dead network mount: keep it off the loop.
-        usage = await asyncio.wait_for(asyncio.to_thread(psutil.disk_usage, path), spec.probe_timeout)
+        usage = await asyncio.wait_for(
+            asyncio.to_thread(psutil.disk_usage, path), spec.probe_timeout
+        )
     except TimeoutError:
         return _Probe(False, f"disk_usage({path!r}) timed out", {})
     except OSError as exc:

@@ -5,6 +5,14 @@ Every child starts in a new session (so it leads its own process group) and carr
 to every process that still carries its token (this finds double-forked daemons that called
 setsid and left the group), then SIGKILL after the grace. A task is over when its leader exits;
 anything it left behind is killed then too, so no process of a finished task survives.
+
+Finding leftovers by token means reading the environment of every process on the host, which
+is too dear to do at every task end. After a normal exit (leader reaped, pipes closed) the scan
+runs only when something may be left: the process group still has a live member, or, when the
+daemon is a child subreaper, one of our adopted (not asyncio-managed) children carries the
+token -- a double-forked process reparents to us. Limit: when not a subreaper (embedded use), a
+process that left the group *and* closed the task's pipes is not looked for at a normal exit;
+timeouts and cancels always scan.
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ _reap_deferred = False
 
 
 _watched_loop: asyncio.AbstractEventLoop | None = None
+# Whether become_subreaper() succeeded: orphaned descendants then reparent to this process.
+_subreaper = False
 
 
 def install_child_watcher() -> None:
@@ -66,14 +76,16 @@ def install_child_watcher() -> None:
 
 def become_subreaper() -> bool:
     """Make this process adopt orphaned descendants (PR_SET_CHILD_SUBREAPER) so none escape."""
+    global _subreaper
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_child_subreaper = 36
-        return bool(libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0)
+        _subreaper = bool(libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
-        return False
+        _subreaper = False
+    return _subreaper
 
 
 def reap_orphans() -> int:
@@ -115,6 +127,48 @@ def _token_processes(token: str) -> list[psutil.Process]:
         except (OSError, psutil.Error):
             continue
     return found
+
+
+def _carries(pid: int, needle: bytes) -> bool:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            return needle in fh.read()
+    except OSError:
+        return False
+
+
+def _unmanaged_children() -> list[int] | None:
+    """Our children that asyncio does not manage (adopted orphans); None if /proc cannot say."""
+    children: list[int] = []
+    readable = False
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    for tid in threads:  # an orphan is adopted by any one thread of the subreaper
+        try:
+            with open(f"/proc/self/task/{tid}/children", "rb") as fh:
+                children.extend(int(pid) for pid in fh.read().split())
+        except OSError:  # a thread that just ended, or no CONFIG_PROC_CHILDREN
+            continue
+        readable = True
+    return [pid for pid in children if pid not in _managed] if readable else None
+
+
+def _may_have_leftovers(pgid: int, token: str) -> bool:
+    """After the leader was reaped: could a process of this task still be running?
+
+    Cheap unless the answer may be yes (see the module docstring for what it cannot see).
+    """
+    if _group_alive(pgid):
+        return True
+    if not _subreaper:
+        return False
+    adopted = _unmanaged_children()
+    if adopted is None:
+        return True
+    needle = f"{TOKEN_ENV}={token}".encode()
+    return any(_carries(pid, needle) for pid in adopted)
 
 
 def _signal_all(pgid: int, procs: Sequence[psutil.Process], sig: int) -> None:
@@ -203,16 +257,17 @@ class ProcessSpawner:
         ]
         if stdin is not None and proc.stdin is not None:
             pumps.append(asyncio.create_task(_feed(proc.stdin, stdin)))
-        timed_out = False
+        timed_out = killed = False
         try:
             try:
                 await asyncio.wait_for(_leader_exit(proc), timeout)
             except TimeoutError:
-                timed_out = True
+                timed_out = killed = True
                 await self.kill_tree(proc.pid, token)
             # The leader is gone; leftovers holding the pipes are killed after a short drain.
             _done, pending = await asyncio.wait(pumps, timeout=_DRAIN_GRACE)
-            if pending or _token_processes(token):
+            if pending:
+                killed = True
                 await self.kill_tree(proc.pid, token)
                 _done, pending = await asyncio.wait(pumps, timeout=self.kill_grace + 1)
                 if pending:
@@ -234,6 +289,10 @@ class ProcessSpawner:
         # The leader has exited and the pipes are closed: this resolves as soon as asyncio's
         # child watcher has reaped it (it would otherwise also wait for pipes held elsewhere).
         await proc.wait()
+        # Leftovers that hold no pipe (e.g. double-forked with output redirected); checked once
+        # the leader is reaped, so that it does not count as a member of its group.
+        if not killed and _may_have_leftovers(proc.pid, token):
+            await self.kill_tree(proc.pid, token)
         code = proc.returncode
         if code is not None and code < 0:
             return ProcessResult(exit_code=None, timed_out=timed_out, signal=-code)

@@ -1,6 +1,7 @@
 """Definition test kit: small test-local task types and the fixtures built on them.
 
-Imported by name (not as `conftest`) so its classes resolve their annotations in their own module."""
+Imported by name (not as `conftest`) so its classes resolve their annotations in their
+own module."""
 
 from __future__ import annotations
 

@@ -10,9 +10,6 @@ import time
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
 from barbossa.v1 import (
     common_pb2,
     daemon_pb2,
@@ -22,6 +19,8 @@ from barbossa.v1 import (
     monitoring_pb2,
     monitoring_pb2_grpc,
 )
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from harness import DaemonProcess, MakeDaemon, pids_with_marker
 
 SLOW = """

@@ -15,10 +15,14 @@ def test_regenerating_changes_nothing(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(REPO / "proto" / "generate.py"), str(tmp_path)], check=True)
     fresh = tmp_path / "barbossa" / "v1"
     generated = sorted(p.name for p in fresh.iterdir())
-    checked_in = sorted(p.name for p in PACKAGE.iterdir() if p.suffix in (".py", ".pyi") and p.name != "__init__.py")
+    checked_in = sorted(
+        p.name for p in PACKAGE.iterdir() if p.suffix in (".py", ".pyi") and p.name != "__init__.py"
+    )
     assert generated == checked_in, "generated file set differs: run `make proto` and commit"
     for name in generated:
-        assert filecmp.cmp(fresh / name, PACKAGE / name, shallow=False), f"{name} is stale: run `make proto`"
+        assert filecmp.cmp(fresh / name, PACKAGE / name, shallow=False), (
+            f"{name} is stale: run `make proto`"
+        )
 
 
 def test_every_proto_file_has_its_modules() -> None:

@@ -152,7 +152,9 @@ async def test_extract_from_non_json(peer: Peer, make_ctx: MakeCtx) -> None:
 
 
 async def test_timeout(peer: Peer, make_ctx: MakeCtx) -> None:
-    result = await handler.run(ApiCallSpec(url=f"{peer.base}/hang", request_timeout=0.3), make_ctx())
+    result = await handler.run(
+        ApiCallSpec(url=f"{peer.base}/hang", request_timeout=0.3), make_ctx()
+    )
     assert not result.ok
     assert result.error == f"api_call: GET {peer.base}/hang timed out after 0.3s"
 
