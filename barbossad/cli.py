@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     from barbossad.daemon import Daemon
 
     try:
-        return asyncio.run(Daemon(config).run())
+        return asyncio.run(Daemon(config, overrides).run())
     except BarbossaError as exc:
         print(f"barbossad: {exc}", file=sys.stderr)
         return 1

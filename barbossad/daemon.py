@@ -9,14 +9,17 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Mapping
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from barbossad import __version__
 from barbossad.catalog import ReloadSummary
-from barbossad.config import DaemonConfig
+from barbossad.config import DaemonConfig, load_config
 from barbossad.engine.engine import WorkflowEngine
-from barbossad.errors import StartupError, StoreError
+from barbossad.errors import BarbossaError, StartupError, StoreError
 from barbossad.notify import Notifier
 from barbossad.rpc.context import ServiceContext
 from barbossad.rpc.schedules import SchedulerServicer, ScheduleServicer
@@ -85,11 +88,40 @@ async def _wait_answering(path: Path, within: float = 10.0) -> None:
         await stub.Check(health_pb2.HealthCheckRequest(), timeout=within, wait_for_ready=True)
 
 
+# Settings that only take effect at startup; a reload that changes them says so.
+_RESTART_SETTINGS = frozenset(
+    {
+        "state_dir",
+        "templates_dir",
+        "socket",
+        "http",
+        "max_parallel_tasks",
+        "default_max_parallel",
+        "kill_grace",
+        "output_head_bytes",
+        "output_tail_bytes",
+        "install_bundled_templates",
+        "config_file",
+    }
+)
+
+
+def task_settings(cfg: DaemonConfig) -> TaskSettings:
+    """What task handlers need from the daemon's configuration."""
+    return TaskSettings(
+        allowed_roots=cfg.effective_allowed_roots,
+        git_allowed_protocols=cfg.git_allowed_protocols,
+        git_block_patterns=cfg.git_block_patterns,
+        git_allow_patterns=cfg.git_allow_patterns,
+    )
+
+
 class Daemon:
     """One barbossad process."""
 
-    def __init__(self, config: DaemonConfig) -> None:
+    def __init__(self, config: DaemonConfig, overrides: Mapping[str, Any] | None = None) -> None:
         self.config = config
+        self.overrides = dict(overrides or {})  # the command line's, re-applied on reload
         self.notifier = Notifier()
         self.stop_event = asyncio.Event()
         self._stops = 0
@@ -113,12 +145,7 @@ class Daemon:
             store = SQLiteStore.open(cfg.database)
         except StoreError as exc:
             raise StartupError(str(exc)) from exc
-        settings = TaskSettings(
-            allowed_roots=cfg.effective_allowed_roots,
-            git_allowed_protocols=cfg.git_allowed_protocols,
-            git_block_patterns=cfg.git_block_patterns,
-            git_allow_patterns=cfg.git_allow_patterns,
-        )
+        settings = task_settings(cfg)
         return WorkflowEngine(
             store=store,
             templates_dir=cfg.templates_dir,
@@ -131,9 +158,29 @@ class Daemon:
             scratch_dir=cfg.scratch_dir,
         )
 
-    async def reload(self) -> ReloadSummary:
-        """Rescan the templates directory (SIGHUP, `barbossactl reload`)."""
+    def reload_config(self) -> None:
+        """Re-read the config file; apply what can change live, name what needs a restart."""
         assert self.engine is not None
+        fresh = load_config(self.overrides, self.config.config_file)  # ConfigError: keep the old
+        changed = [
+            f.name for f in fields(fresh) if getattr(fresh, f.name) != getattr(self.config, f.name)
+        ]
+        restart = sorted(set(changed) & _RESTART_SETTINGS)
+        if restart:
+            log.warning("reload: %s changed; restart barbossad to apply", ", ".join(restart))
+        logging.getLogger().setLevel(getattr(logging, fresh.log_level.upper()))
+        self.engine.update_settings(task_settings(fresh))
+        live = {
+            f.name: getattr(fresh, f.name) for f in fields(fresh) if f.name not in _RESTART_SETTINGS
+        }
+        self.config = replace(self.config, **live)
+        if changed:
+            log.info("reload: configuration now in effect (%s)", ", ".join(sorted(changed)))
+
+    async def reload(self) -> ReloadSummary:
+        """Re-read the config file, rescan the templates (SIGHUP, `barbossactl reload`)."""
+        assert self.engine is not None
+        self.reload_config()
         summary = await self.watcher.rescan() if self.watcher else self.engine.catalog.scan()
         log.info(
             "reload: %d loaded, %d invalid, %d removed",
@@ -144,6 +191,12 @@ class Daemon:
         if self.scheduler is not None:
             await self.scheduler.refresh()  # schedules added to the database without the daemon
         return summary
+
+    async def _on_hup(self) -> None:
+        try:
+            await self.reload()
+        except BarbossaError as exc:
+            log.error("reload on SIGHUP failed, keeping the running configuration: %s", exc)
 
     def _on_term(self) -> None:
         self._stops += 1
@@ -207,7 +260,7 @@ class Daemon:
             await _wait_answering(cfg.socket)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._on_term)
-            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self._on_hup()))
             status = (
                 f"serving on {cfg.socket}: {summary.loaded} templates, {summary.invalid} invalid"
             )

@@ -125,6 +125,11 @@ class WorkflowEngine:
         """Add a custom task type (see barbossad.tasks.base.TaskHandler)."""
         self.registry.register(handler, replace=replace)
 
+    def update_settings(self, settings: TaskSettings) -> None:
+        """Use new task settings (allowed roots, git guard) for tasks started from now on."""
+        self.settings = settings
+        self._deps.settings = settings
+
     def add_completion_hook(self, hook: CompletionHook) -> None:
         """Call hook(run_record) after every run ends (sync or async callables)."""
         self._hooks.append(hook)

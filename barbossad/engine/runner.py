@@ -266,8 +266,8 @@ class RunDriver:
             head_bytes=self.deps.output_head_bytes,
             tail_bytes=self.deps.output_tail_bytes,
         )
+        # Not created here: tasks append to it, and a missing file reads as no outputs.
         outputs_file = self._scratch / f"{task.id}.{attempt}.outputs"
-        outputs_file.write_bytes(b"")
         where = Attempt(
             run_id=self.run.id,
             workflow=self.workflow.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 import uuid
 
 import pytest
@@ -134,5 +135,42 @@ async def test_a_process_that_sheds_its_token_and_group_cannot_hold_the_task_ope
         assert result.exit_code == 0
         assert bytes(sink.data[OutputStream.STDOUT]) == b"hi\n"
     finally:  # it escaped on purpose (no token, own session): end it here
+        for pid in pids_with_marker(f"sleep {marker}"):
+            os.kill(pid, signal.SIGKILL)
+
+
+SUBREAPER_SCRIPT = """
+import asyncio, os, signal, sys
+from barbossad.tasks.spawner import ProcessSpawner, become_subreaper, reap_orphans
+
+class Sink:
+    def write(self, stream, data):
+        pass
+
+async def main():
+    assert become_subreaper()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGCHLD, reap_orphans)
+    result = await ProcessSpawner(kill_grace=0.5).run(
+        ["bash", "-c", sys.argv[1]], env=dict(os.environ), cwd=None, sink=Sink(), timeout=10
+    )
+    print(result.exit_code)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_subreaper_kills_a_double_forked_leftover_that_closed_the_pipes() -> None:
+    """Nothing holds the pipes or stays in the group: the token on an adopted orphan finds it."""
+    marker = f"{uuid.uuid4().int % 10**6}.625"
+    command = f"( setsid sleep {marker} >/dev/null 2>&1 </dev/null & ); echo hi"
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SUBREAPER_SCRIPT, command, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(10):
+            out, _ = await child.communicate()
+        assert out == b"0\n"
+        assert pids_with_marker(f"sleep {marker}") == []
+    finally:
         for pid in pids_with_marker(f"sleep {marker}"):
             os.kill(pid, signal.SIGKILL)
