@@ -148,9 +148,12 @@ def bench_lateness() -> Result:
     )
 
 
-def _idle_template() -> str:
-    lines = "".join(f'  - "{e}"\n' for e in idle_expressions(SCHEDULES))
-    return "name: idle\nschedule:\n" + lines + TASK
+def _idle_templates() -> dict[str, str]:
+    """10,000 template files, each with its own schedule (the issue's "templates and schedules")."""
+    return {
+        f"idle{i:05d}.yaml": f'name: idle{i}\nschedule: "{e}"\n' + TASK
+        for i, e in enumerate(idle_expressions(SCHEDULES))
+    }
 
 
 def _measure_idle(sock: Path, expected: int) -> tuple[float, float]:
@@ -175,13 +178,13 @@ def _measure_idle(sock: Path, expected: int) -> tuple[float, float]:
 
 
 def bench_idle_cpu() -> Result:
-    """Idle CPU of a daemon holding 10,000 schedules vs the same daemon holding none."""
-    with running_daemon({"idle.yaml": _idle_template()}) as sock:
+    """Idle CPU of a daemon holding 10,000 templates with a schedule each vs one holding none."""
+    with running_daemon(_idle_templates()) as sock:
         value, rss = _measure_idle(sock, SCHEDULES)
     with running_daemon({"idle.yaml": "name: idle\n" + TASK}) as sock:
         baseline, rss_empty = _measure_idle(sock, 0)
     return Result(
-        name=f"idle daemon CPU, {SCHEDULES} schedules",
+        name=f"idle daemon CPU, {SCHEDULES} templates+schedules",
         value=value,
         baseline=baseline,
         unit="%",

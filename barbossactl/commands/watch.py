@@ -34,7 +34,9 @@ class OutputPrinter:
         self.write = write
         self.width = width
         self.raw = raw
-        self.partial: dict[Key, str] = {}
+        # The unfinished last line of each stream, as the pieces that arrived: joined only once
+        # its newline comes, so a long line sent in many chunks costs linear, not quadratic, time.
+        self.partial: dict[Key, list[str]] = {}
 
     def feed(self, line: Any) -> None:
         """Take one LogLine (a chunk of output, not necessarily a whole line)."""
@@ -45,9 +47,16 @@ class OutputPrinter:
         if self.raw:
             self.write(text)
             return
-        lines = (self.partial.pop(key, "") + text).split("\n")
+        if "\n" not in text:
+            self.partial.setdefault(key, []).append(text)
+            return
+        pending = self.partial.pop(key, None)
+        if pending:
+            pending.append(text)
+            text = "".join(pending)
+        lines = text.split("\n")
         if lines[-1]:
-            self.partial[key] = lines[-1]
+            self.partial[key] = [lines[-1]]
         for whole in lines[:-1]:
             self._line(key, whole)
 
@@ -58,7 +67,7 @@ class OutputPrinter:
     def flush(self, task_id: str | None = None) -> None:
         """Print the unfinished last lines (of one task, or of all)."""
         for key in [k for k in self.partial if task_id is None or k[0] == task_id]:
-            self._line(key, self.partial.pop(key))
+            self._line(key, "".join(self.partial.pop(key)))
 
 
 class Replay:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import shutil
 from collections.abc import Mapping
@@ -62,6 +63,7 @@ class RunDriver:
         self._waiting: dict[str, int] = {t.id: len(t.dependencies) for t in workflow.tasks}
         self._reused = dict(reused or {})
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._done: asyncio.Queue[asyncio.Task[None]] = asyncio.Queue()
         self._limit = asyncio.Semaphore(workflow.max_parallel or deps.default_max_parallel)
         self._stop_state: RunState | None = None
         self._scratch = deps.scratch_root / f"run-{run.id}"
@@ -117,21 +119,21 @@ class RunDriver:
         roots = [task for task in self.workflow.tasks if self._waiting[task.id] == 0]
         for task in roots:
             await self._ready(task)
+        # Fed by each task's done callback: waking up costs O(1), not a walk over all running
+        # tasks as asyncio.wait() would do.
         while self._running:
-            done, _ = await asyncio.wait(
-                self._running.values(), return_when=asyncio.FIRST_COMPLETED
-            )
-            for finished in done:
-                task_id = finished.get_name()
-                self._running.pop(task_id, None)
-                if not finished.cancelled() and finished.exception() is not None:
-                    log.error(
-                        "run %d task %s: driver error",
-                        self.run.id,
-                        task_id,
-                        exc_info=finished.exception(),
-                    )
-                await self._finished(task_id)
+            finished = await self._done.get()
+            task_id = finished.get_name()
+            if self._running.pop(task_id, None) is None:
+                continue  # already closed out by _drain
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error(
+                    "run %d task %s: driver error",
+                    self.run.id,
+                    task_id,
+                    exc_info=finished.exception(),
+                )
+            await self._finished(task_id)
         await self._drain()
 
     async def _drain(self) -> None:
@@ -187,16 +189,28 @@ class RunDriver:
             await self._set(task.id, TaskState.SKIPPED, finished_at=_now(), error=f"skipped: {why}")
             await self._finished(task.id)
             return
-        self._running[task.id] = asyncio.create_task(self._run_task(task), name=task.id)
+        running = asyncio.create_task(self._run_task(task), name=task.id)
+        running.add_done_callback(self._done.put_nowait)
+        self._running[task.id] = running
 
-    async def _set(self, task_id: str, state: TaskState, **fields: object) -> None:
+    async def _set(
+        self,
+        task_id: str,
+        state: TaskState,
+        *,
+        attempt_state: TaskState | None = None,
+        **fields: object,
+    ) -> None:
+        """Store and publish the task's new state; with attempt_state, its attempt row too."""
         self._states[task_id] = state
         record = self._records[task_id]
         record.state = state
         for key, value in fields.items():
             if value is not None:  # None means unchanged, as in TaskUpdate
                 setattr(record, key, value)
-        await self.deps.store.update_task(self.run.id, task_id, TaskUpdate(state=state, **fields))  # type: ignore[arg-type]
+        row = None if attempt_state is None else dataclasses.replace(record, state=attempt_state)
+        update = TaskUpdate(state=state, **fields)  # type: ignore[arg-type]
+        await self.deps.store.update_task(self.run.id, task_id, update, attempt=row)
         self.deps.bus.publish(
             self.run.id,
             TaskStateEvent(
@@ -255,8 +269,14 @@ class RunDriver:
         record.attempt = attempt
         record.exit_code = None
         record.finished_at = None
-        await self._set(task.id, TaskState.RUNNING, attempt=attempt, started_at=_now(), error="")
-        await self.deps.store.record_attempt(self.run.id, record)
+        await self._set(
+            task.id,
+            TaskState.RUNNING,
+            attempt_state=TaskState.RUNNING,
+            attempt=attempt,
+            started_at=_now(),
+            error="",
+        )
         capture = OutputCapture(
             store=self.deps.store,
             bus=self.deps.bus,
@@ -319,13 +339,11 @@ class RunDriver:
         record.exit_code = exit_code
         record.error = error
         record.finished_at = finished = _now()
-        if in_attempt:
-            record.state = state
-            await self.deps.store.record_attempt(self.run.id, record)
         row_state = row_state or state
         await self._set(
             task.id,
             row_state,
+            attempt_state=state if in_attempt else None,
             exit_code=exit_code,
             error=error,
             finished_at=finished if row_state.finished else None,

@@ -232,8 +232,18 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             else:
                 db.execute("UPDATE runs SET state=? WHERE id=?", (state.value, run_id))
 
-    async def update_task(self, run_id: int, task_id: str, update: TaskUpdate) -> None:
-        """Change the given fields of a task row."""
+    async def update_task(
+        self,
+        run_id: int,
+        task_id: str,
+        update: TaskUpdate,
+        *,
+        attempt: TaskRunRecord | None = None,
+    ) -> None:
+        """Change the given fields of a task row; with attempt, also record that attempt row.
+
+        Both in one transaction: the engine records an attempt's start and end this way.
+        """
         sets: list[str] = []
         values: list[object] = []
         for name in ("state", "attempt", "exit_code", "error", "output_truncated", "reused"):
@@ -251,33 +261,21 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             values.append(json.dumps(dict(update.outputs), sort_keys=True))
         if update.exit_code is None and update.state is TaskState.RUNNING:
             sets.append("exit_code=NULL")
-        if not sets:
+        if not sets and attempt is None:
             return
         with self._tx() as db:
-            db.execute(
-                f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?",
-                (*values, run_id, task_id),
-            )
+            if sets:
+                db.execute(
+                    f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?",
+                    (*values, run_id, task_id),
+                )
+            if attempt is not None:
+                _record_attempt(db, run_id, attempt)
 
     async def record_attempt(self, run_id: int, task: TaskRunRecord) -> None:
         """Insert or update the row of one attempt of a task."""
         with self._tx() as db:
-            db.execute(
-                "INSERT INTO task_attempts(run_id, task_id, attempt, state, exit_code, started_at, finished_at, error)"
-                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET"
-                " state=excluded.state, exit_code=excluded.exit_code, finished_at=excluded.finished_at,"
-                " error=excluded.error",
-                (
-                    run_id,
-                    task.task_id,
-                    task.attempt,
-                    task.state.value,
-                    task.exit_code,
-                    _ts(task.started_at),
-                    _ts(task.finished_at),
-                    task.error,
-                ),
-            )
+            _record_attempt(db, run_id, task)
 
     def _run(self, row: sqlite3.Row) -> RunRecord:
         return RunRecord(
@@ -460,6 +458,25 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
                 "INSERT INTO audit_log(time, actor, action, target, outcome, details) VALUES (?,?,?,?,?,?)",
                 (time.time(), actor, action, target, outcome, json.dumps(dict(details), sort_keys=True)),
             )
+
+
+def _record_attempt(db: sqlite3.Connection, run_id: int, task: TaskRunRecord) -> None:
+    db.execute(
+        "INSERT INTO task_attempts(run_id, task_id, attempt, state, exit_code, started_at, finished_at, error)"
+        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET"
+        " state=excluded.state, exit_code=excluded.exit_code, finished_at=excluded.finished_at,"
+        " error=excluded.error",
+        (
+            run_id,
+            task.task_id,
+            task.attempt,
+            task.state.value,
+            task.exit_code,
+            _ts(task.started_at),
+            _ts(task.finished_at),
+            task.error,
+        ),
+    )
 
 
 def _split(script: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import shutil
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -9,6 +11,12 @@ from typing import Any, ClassVar
 from barbossad.tasks.base import SHELL_FIELD, PlannedAction, TaskContext, TaskResult
 
 _SHELLS = ("bash", "sh", "dash", "zsh", "ksh")
+
+
+@functools.lru_cache(maxsize=64)
+def _which(shell: str, path: str | None) -> str:
+    # A PATH search stats every directory on it: done once per (shell, PATH), not per task.
+    return shutil.which(shell, path=path) or shell
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,7 +45,7 @@ class ShellCommandHandler:
 
     def argv(self, spec: ShellCommandSpec) -> list[str]:
         """The argument vector that runs the (rendered) script."""
-        shell = spec.shell if "/" in spec.shell else (shutil.which(spec.shell) or spec.shell)
+        shell = spec.shell if "/" in spec.shell else _which(spec.shell, os.environ.get("PATH"))
         return [shell, "-c", spec.command]
 
     def describe(self, spec: Any, ctx: TaskContext) -> PlannedAction:
