@@ -5,6 +5,7 @@ set -euo pipefail
 need=()
 command -v git >/dev/null || need+=(git)
 command -v bash >/dev/null || need+=(bash)
+command -v dash >/dev/null || need+=(dash)
 command -v setsid >/dev/null || need+=(util-linux)
 command -v tar >/dev/null || need+=(tar)
 command -v gzip >/dev/null || need+=(gzip)
