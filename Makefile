@@ -21,8 +21,9 @@ run: $(STAMP)
 sysdeps:
 	bash .ci/sysdeps.sh
 
-## test: set up and run the whole test suite
+## test: set up, run the linters, then the whole test suite (its summary is the last line)
 test: sysdeps $(STAMP)
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -210,7 +210,17 @@ class RunDriver:
                 setattr(record, key, value)
         row = None if attempt_state is None else dataclasses.replace(record, state=attempt_state)
         update = TaskUpdate(state=state, **fields)  # type: ignore[arg-type]
-        await self.deps.store.update_task(self.run.id, task_id, update, attempt=row)
+        try:
+            await self.deps.store.update_task(self.run.id, task_id, update, attempt=row)
+        except asyncio.CancelledError:
+            # The store waits for the commit of a write whose caller it sees cancelled (it
+            # group-commits): the change is stored, so it is still reported.
+            self._publish_state(task_id, state)
+            raise
+        self._publish_state(task_id, state)
+
+    def _publish_state(self, task_id: str, state: TaskState) -> None:
+        record = self._records[task_id]
         self.deps.bus.publish(
             self.run.id,
             TaskStateEvent(

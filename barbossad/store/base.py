@@ -13,7 +13,14 @@ from enum import StrEnum
 from typing import Protocol
 
 from barbossad.errors import Issue
-from barbossad.models import OutputStream, RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
+from barbossad.models import (
+    OutputStream,
+    RunRecord,
+    RunState,
+    TaskRunRecord,
+    TaskState,
+    TriggerType,
+)
 from barbossad.store.schedules import ScheduleStore
 
 
@@ -78,7 +85,7 @@ class TaskUpdate:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TemplateStatus:
-    """The persisted state of one template file: the current file's issues and the version in use."""
+    """The stored state of one template file: the current file's issues and the version in use."""
 
     name: str
     path: str
@@ -135,19 +142,25 @@ class Store(ScheduleStore, Protocol):
     ) -> None: ...  # with attempt: that attempt's row is recorded in the same transaction
     async def record_attempt(self, run_id: int, task: TaskRunRecord) -> None: ...
     async def get_run(self, run_id: int) -> RunRecord | None: ...
-    async def list_runs(self, flt: RunFilter, *, limit: int, before_id: int | None) -> tuple[list[RunRecord], int]: ...
+    async def list_runs(
+        self, flt: RunFilter, *, limit: int, before_id: int | None
+    ) -> tuple[list[RunRecord], int]: ...
     async def count_runs(self) -> int: ...
     async def interrupt_inflight(self, reason: str) -> list[int]: ...
 
     # output
-    async def append_output(self, run_id: int, chunks: Sequence[tuple[str, int, OutputStream, str, bytes]]) -> None: ...
+    async def append_output(
+        self, run_id: int, chunks: Sequence[tuple[str, int, OutputStream, str, bytes]]
+    ) -> None: ...
     async def drop_tail(self, run_id: int, task_id: str, attempt: int, keep_bytes: int) -> None: ...
     async def get_output(self, run_id: int, task_id: str | None = None) -> list[OutputChunk]: ...
 
     # daemon key/value state and audit
     async def get_state(self, key: str) -> str | None: ...
     async def set_state(self, key: str, value: str) -> None: ...
-    async def audit(self, *, actor: str, action: str, target: str, outcome: str, details: Mapping[str, str]) -> None: ...
+    async def audit(
+        self, *, actor: str, action: str, target: str, outcome: str, details: Mapping[str, str]
+    ) -> None: ...
 
     # template status (hot reload): survives restarts, so the last good version does too
     async def list_template_status(self) -> list[TemplateStatus]: ...

@@ -1,24 +1,36 @@
 """SQLite backend of the Store: WAL mode, short transactions on the loop thread.
 
 Each method is one transaction, committed before it returns, so a state change is durable
-before anyone is told about it. synchronous=NORMAL in WAL mode survives a crash of the daemon
-(kill -9) without loss; a power cut may lose the last transactions but never corrupts the file.
+before anyone is told about it. Task updates, the engine's hot path, are group-committed: those
+issued within one turn of the event loop share one transaction, committed on the next turn
+(each caller resumes only after that COMMIT). Any other write commits them first, so writes
+still reach the database in the order they were issued. synchronous=NORMAL in WAL mode survives
+a crash of the daemon (kill -9) without loss; a power cut may lose the last transactions but
+never corrupts the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from barbossad.errors import StoreError
-from barbossad.models import OutputStream, RunRecord, RunState, TaskRunRecord, TaskState, TriggerType
-from barbossad.store.base import NewTask, OutputChunk, RunFilter, StoredWorkflow, TaskUpdate
+from barbossad.models import (
+    RunRecord,
+    RunState,
+    TaskRunRecord,
+    TaskState,
+    TriggerType,
+)
+from barbossad.store.base import NewTask, RunFilter, StoredWorkflow, TaskUpdate
+from barbossad.store.output_tables import OutputTables
 from barbossad.store.schedules import SQLiteScheduleMixin
 from barbossad.store.schema import MIGRATIONS, SCHEMA_VERSION
 from barbossad.store.template_status import TemplateStatusTable
@@ -42,7 +54,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin):
+class SQLiteStore(OutputTables, TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin):
     """The embedded default store; implements `barbossad.store.base.Store`."""
 
     def __init__(self, path: Path) -> None:
@@ -52,6 +64,8 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
         self._db.row_factory = sqlite3.Row
+        # Group commit: queued writes and the futures their callers wait on (see _flush).
+        self._queued: list[tuple[Callable[[sqlite3.Connection], None], asyncio.Future[None]]] = []
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -79,6 +93,8 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self._queued:  # earlier writes first: the order of writes is the order of calls
+            self._flush()
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -88,8 +104,62 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             raise
         db.execute("COMMIT")
 
+    async def _grouped(self, write: Callable[[sqlite3.Connection], None]) -> None:
+        """Run write in the transaction shared by this loop turn; return once it is committed."""
+        done = asyncio.get_running_loop().create_future()
+        if not self._queued:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._queued.append((write, done))
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The write is queued and will be committed: a caller cancelled now still finds
+            # its change committed when it resumes (and may still report it).
+            await done
+            raise
+
+    def _flush(self) -> None:
+        """Commit the queued writes in one transaction (one by one if that fails)."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for write, _ in queued:
+                    write(db)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except Exception:
+            if db.in_transaction:  # a failed COMMIT leaves it open
+                db.execute("ROLLBACK")
+            self._one_by_one(queued)
+            return
+        for _, done in queued:
+            if not done.done():
+                done.set_result(None)
+
+    def _one_by_one(
+        self, queued: list[tuple[Callable[[sqlite3.Connection], None], asyncio.Future[None]]]
+    ) -> None:
+        """Each write in its own transaction, so that only the callers of failing ones fail."""
+        for write, done in queued:
+            try:
+                with self._tx() as db:
+                    write(db)
+            except Exception as exc:
+                if not done.done():
+                    done.set_exception(exc)
+            else:
+                if not done.done():
+                    done.set_result(None)
+
     async def close(self) -> None:
-        """Checkpoint and close."""
+        """Commit queued writes, checkpoint and close."""
+        self._flush()
         try:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -111,17 +181,21 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
 
     async def get_definition(self, definition_hash: str) -> str | None:
         """The canonical JSON body of a stored definition."""
-        row = self._db.execute("SELECT body FROM definitions WHERE hash=?", (definition_hash,)).fetchone()
+        row = self._db.execute(
+            "SELECT body FROM definitions WHERE hash=?", (definition_hash,)
+        ).fetchone()
         return str(row[0]) if row else None
 
     async def save_workflow(self, wf: StoredWorkflow) -> None:
         """Insert or replace an API-created workflow (its definition must be stored first)."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO workflows(name, source, template_name, definition_hash, variable_values,"
+                "INSERT INTO workflows(name, source, template_name, definition_hash,"
+                " variable_values,"
                 " created_at, updated_at) VALUES (?,?,?,?,?,?,?)"
                 " ON CONFLICT(name) DO UPDATE SET template_name=excluded.template_name,"
-                " definition_hash=excluded.definition_hash, variable_values=excluded.variable_values,"
+                " definition_hash=excluded.definition_hash,"
+                " variable_values=excluded.variable_values,"
                 " updated_at=excluded.updated_at",
                 (
                     wf.name,
@@ -148,16 +222,14 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
     async def get_workflow(self, name: str) -> StoredWorkflow | None:
         """An API-created workflow by name."""
         row = self._db.execute(
-            "SELECT w.*, d.body FROM workflows w JOIN definitions d ON d.hash = w.definition_hash WHERE w.name=?",
+            _WORKFLOWS + " WHERE w.name=?",
             (name,),
         ).fetchone()
         return self._workflow(row) if row else None
 
     async def list_workflows(self) -> list[StoredWorkflow]:
         """All API-created workflows, by name."""
-        rows = self._db.execute(
-            "SELECT w.*, d.body FROM workflows w JOIN definitions d ON d.hash = w.definition_hash ORDER BY w.name"
-        ).fetchall()
+        rows = self._db.execute(_WORKFLOWS + " ORDER BY w.name").fetchall()
         return [self._workflow(r) for r in rows]
 
     async def delete_workflow(self, name: str) -> bool:
@@ -182,7 +254,8 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
         created = _now()
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO runs(workflow, state, trigger, triggered_by, parameters, definition_hash,"
+                "INSERT INTO runs(workflow, state, trigger, triggered_by, parameters,"
+                " definition_hash,"
                 " created_at, retry_of) VALUES (?,?,?,?,?,?,?,?)",
                 (
                     workflow,
@@ -197,8 +270,12 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             )
             run_id = int(cur.lastrowid or 0)
             db.executemany(
-                "INSERT INTO task_runs(run_id, position, task_id, name, type, state) VALUES (?,?,?,?,?,?)",
-                [(run_id, i, t.task_id, t.name, t.type, TaskState.PENDING.value) for i, t in enumerate(tasks)],
+                "INSERT INTO task_runs(run_id, position, task_id, name, type, state)"
+                " VALUES (?,?,?,?,?,?)",
+                [
+                    (run_id, i, t.task_id, t.name, t.type, TaskState.PENDING.value)
+                    for i, t in enumerate(tasks)
+                ],
             )
         return RunRecord(
             id=run_id,
@@ -210,7 +287,10 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             definition_hash=definition_hash,
             triggered_by=triggered_by,
             retry_of=retry_of,
-            tasks=[TaskRunRecord(run_id=run_id, task_id=t.task_id, name=t.name, type=t.type) for t in tasks],
+            tasks=[
+                TaskRunRecord(run_id=run_id, task_id=t.task_id, name=t.name, type=t.type)
+                for t in tasks
+            ],
         )
 
     async def set_run_state(
@@ -263,19 +343,25 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             sets.append("exit_code=NULL")
         if not sets and attempt is None:
             return
-        with self._tx() as db:
+
+        # Read now: the write itself runs later, when the loop turn's writes are committed.
+        attempt_row = None if attempt is None else _attempt_row(run_id, attempt)
+
+        def write(db: sqlite3.Connection) -> None:
             if sets:
                 db.execute(
                     f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?",
                     (*values, run_id, task_id),
                 )
-            if attempt is not None:
-                _record_attempt(db, run_id, attempt)
+            if attempt_row is not None:
+                db.execute(_UPSERT_ATTEMPT, attempt_row)
+
+        await self._grouped(write)
 
     async def record_attempt(self, run_id: int, task: TaskRunRecord) -> None:
         """Insert or update the row of one attempt of a task."""
         with self._tx() as db:
-            _record_attempt(db, run_id, task)
+            db.execute(_UPSERT_ATTEMPT, _attempt_row(run_id, task))
 
     def _run(self, row: sqlite3.Row) -> RunRecord:
         return RunRecord(
@@ -317,7 +403,9 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
         if row is None:
             return None
         run = self._run(row)
-        rows = self._db.execute("SELECT * FROM task_runs WHERE run_id=? ORDER BY position", (run_id,)).fetchall()
+        rows = self._db.execute(
+            "SELECT * FROM task_runs WHERE run_id=? ORDER BY position", (run_id,)
+        ).fetchall()
         run.tasks = [self._task(r) for r in rows]
         return run
 
@@ -344,7 +432,9 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             args.append(_ts(flt.created_before))
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = int(self._db.execute(f"SELECT COUNT(*) FROM runs{clause}", args).fetchone()[0])
-        page_clause = clause + (" AND " if where else " WHERE ") + "id<?" if before_id is not None else clause
+        page_clause = (
+            clause + (" AND " if where else " WHERE ") + "id<?" if before_id is not None else clause
+        )
         page_args = [*args, before_id] if before_id is not None else args
         rows = self._db.execute(
             f"SELECT * FROM runs{page_clause} ORDER BY id DESC LIMIT ?", (*page_args, limit)
@@ -362,7 +452,8 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             ids = [
                 int(r[0])
                 for r in db.execute(
-                    f"SELECT id FROM runs WHERE state IN ({','.join('?' * len(_INFLIGHT_RUN))})", _INFLIGHT_RUN
+                    f"SELECT id FROM runs WHERE state IN ({','.join('?' * len(_INFLIGHT_RUN))})",
+                    _INFLIGHT_RUN,
                 )
             ]
             if not ids:
@@ -385,97 +476,28 @@ class SQLiteStore(TemplateStatusTable, WebhookDeliveryTable, SQLiteScheduleMixin
             )
         return ids
 
-    # ---- output --------------------------------------------------------------------------
 
-    async def append_output(
-        self, run_id: int, chunks: Sequence[tuple[str, int, OutputStream, str, bytes]]
-    ) -> None:
-        """Append (task_id, attempt, stream, part, data) chunks."""
-        if not chunks:
-            return
-        with self._tx() as db:
-            db.executemany(
-                "INSERT INTO task_output(run_id, task_id, attempt, stream, part, data) VALUES (?,?,?,?,?,?)",
-                [(run_id, t, a, s.value, p, d) for t, a, s, p, d in chunks],
-            )
+_WORKFLOWS = "SELECT w.*, d.body FROM workflows w JOIN definitions d ON d.hash = w.definition_hash"
 
-    async def drop_tail(self, run_id: int, task_id: str, attempt: int, keep_bytes: int) -> None:
-        """Delete the oldest 'tail' chunks of a task until at most keep_bytes of tail remain."""
-        rows = self._db.execute(
-            "SELECT id, length(data) FROM task_output WHERE run_id=? AND task_id=? AND attempt=? AND part='tail'"
-            " ORDER BY id DESC",
-            (run_id, task_id, attempt),
-        ).fetchall()
-        kept = 0
-        cut: int | None = None
-        for row_id, size in rows:
-            kept += int(size)
-            if kept > keep_bytes:
-                cut = int(row_id)
-                break
-        if cut is None:
-            return
-        with self._tx() as db:
-            db.execute(
-                "DELETE FROM task_output WHERE run_id=? AND task_id=? AND attempt=? AND part='tail' AND id<=?",
-                (run_id, task_id, attempt, cut),
-            )
-
-    async def get_output(self, run_id: int, task_id: str | None = None) -> list[OutputChunk]:
-        """Stored output of a run (or one task), in the order it was written."""
-        sql = "SELECT task_id, attempt, stream, part, data FROM task_output WHERE run_id=?"
-        args: list[object] = [run_id]
-        if task_id:
-            sql += " AND task_id=?"
-            args.append(task_id)
-        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [
-            OutputChunk(task_id=r[0], attempt=r[1], stream=OutputStream(r[2]), part=r[3], data=bytes(r[4]))
-            for r in rows
-        ]
-
-    # ---- state and audit -----------------------------------------------------------------
-
-    async def get_state(self, key: str) -> str | None:
-        """A daemon state value (e.g. whether the scheduler is stopped)."""
-        row = self._db.execute("SELECT value FROM daemon_state WHERE key=?", (key,)).fetchone()
-        return str(row[0]) if row else None
-
-    async def set_state(self, key: str, value: str) -> None:
-        """Persist a daemon state value."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO daemon_state(key, value) VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                (key, value),
-            )
-
-    async def audit(
-        self, *, actor: str, action: str, target: str, outcome: str, details: Mapping[str, str]
-    ) -> None:
-        """Append an audit record."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO audit_log(time, actor, action, target, outcome, details) VALUES (?,?,?,?,?,?)",
-                (time.time(), actor, action, target, outcome, json.dumps(dict(details), sort_keys=True)),
-            )
+_UPSERT_ATTEMPT = (
+    "INSERT INTO task_attempts"
+    "(run_id, task_id, attempt, state, exit_code, started_at, finished_at, error)"
+    " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET"
+    " state=excluded.state, exit_code=excluded.exit_code, finished_at=excluded.finished_at,"
+    " error=excluded.error"
+)
 
 
-def _record_attempt(db: sqlite3.Connection, run_id: int, task: TaskRunRecord) -> None:
-    db.execute(
-        "INSERT INTO task_attempts(run_id, task_id, attempt, state, exit_code, started_at, finished_at, error)"
-        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(run_id, task_id, attempt) DO UPDATE SET"
-        " state=excluded.state, exit_code=excluded.exit_code, finished_at=excluded.finished_at,"
-        " error=excluded.error",
-        (
-            run_id,
-            task.task_id,
-            task.attempt,
-            task.state.value,
-            task.exit_code,
-            _ts(task.started_at),
-            _ts(task.finished_at),
-            task.error,
-        ),
+def _attempt_row(run_id: int, task: TaskRunRecord) -> tuple[object, ...]:
+    return (
+        run_id,
+        task.task_id,
+        task.attempt,
+        task.state.value,
+        task.exit_code,
+        _ts(task.started_at),
+        _ts(task.finished_at),
+        task.error,
     )
 
 

@@ -40,7 +40,12 @@ class ShellCommandHandler:
             problems.append(("command", "must not be empty"))
         name = spec.shell.rsplit("/", 1)[-1]
         if name not in _SHELLS:
-            problems.append(("shell", f"unsupported shell {spec.shell!r} (expected one of {', '.join(_SHELLS)})"))
+            problems.append(
+                (
+                    "shell",
+                    f"unsupported shell {spec.shell!r} (expected one of {', '.join(_SHELLS)})",
+                )
+            )
         return problems
 
     def argv(self, spec: ShellCommandSpec) -> list[str]:
@@ -50,17 +55,30 @@ class ShellCommandHandler:
 
     def describe(self, spec: Any, ctx: TaskContext) -> PlannedAction:
         """Dry run: the command line that would run."""
-        return PlannedAction(description=f"would run with {spec.shell}: {spec.command}", argv=tuple(self.argv(spec)))
+        return PlannedAction(
+            description=f"would run with {spec.shell}: {spec.command}", argv=tuple(self.argv(spec))
+        )
 
     async def run(self, spec: Any, ctx: TaskContext) -> TaskResult:
         """Run the script; success is exit status 0."""
         result = await ctx.spawner.run(
-            self.argv(spec), env=ctx.env, cwd=ctx.working_directory, sink=ctx.sink, timeout=ctx.timeout
+            self.argv(spec),
+            env=ctx.env,
+            cwd=ctx.working_directory,
+            sink=ctx.sink,
+            timeout=ctx.timeout,
         )
         if result.timed_out:
-            return TaskResult(ok=False, exit_code=result.exit_code, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
+            return TaskResult(
+                ok=False,
+                exit_code=result.exit_code,
+                error=f"timed out after {ctx.timeout:g}s",
+                timed_out=True,
+            )
         if result.exit_code is None:
             return TaskResult(ok=False, error=f"killed by signal {result.signal}")
         if result.exit_code != 0:
-            return TaskResult(ok=False, exit_code=result.exit_code, error=f"exited with status {result.exit_code}")
+            return TaskResult(
+                ok=False, exit_code=result.exit_code, error=f"exited with status {result.exit_code}"
+            )
         return TaskResult(ok=True, exit_code=0)

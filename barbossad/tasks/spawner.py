@@ -138,21 +138,18 @@ def _carries(pid: int, needle: bytes) -> bool:
 
 
 def _unmanaged_children() -> list[int] | None:
-    """Our children that asyncio does not manage (adopted orphans); None if /proc cannot say."""
-    children: list[int] = []
-    readable = False
+    """Our children that asyncio does not manage (adopted orphans); None if /proc cannot say.
+
+    Only the main thread's children are read: the kernel gives an orphan to the first live
+    thread of the subreaper, its main thread (which runs the event loop, so is alive).
+    """
+    pid = os.getpid()
     try:
-        threads = os.listdir("/proc/self/task")
-    except OSError:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as fh:
+            children = fh.read().split()
+    except OSError:  # no CONFIG_PROC_CHILDREN
         return None
-    for tid in threads:  # an orphan is adopted by any one thread of the subreaper
-        try:
-            with open(f"/proc/self/task/{tid}/children", "rb") as fh:
-                children.extend(int(pid) for pid in fh.read().split())
-        except OSError:  # a thread that just ended, or no CONFIG_PROC_CHILDREN
-            continue
-        readable = True
-    return [pid for pid in children if pid not in _managed] if readable else None
+    return [child for child in map(int, children) if child not in _managed]
 
 
 def _may_have_leftovers(pgid: int, token: str) -> bool:
@@ -231,9 +228,9 @@ class ProcessSpawner:
         token = uuid.uuid4().hex
         child_env = dict(env)
         child_env[TOKEN_ENV] = token
-        proc = await _spawn(argv, child_env, cwd, stdin is not None)
+        proc, exited = await _spawn(argv, child_env, cwd, stdin is not None)
         try:
-            return await self._supervise(proc, token, sink, timeout, stdin)
+            return await self._supervise(proc, exited, token, sink, timeout, stdin)
         finally:
             if proc.returncode is not None:
                 _managed.discard(proc.pid)
@@ -245,6 +242,7 @@ class ProcessSpawner:
     async def _supervise(
         self,
         proc: asyncio.subprocess.Process,
+        exited: asyncio.Future[None],
         token: str,
         sink: OutputSink,
         timeout: float | None,  # noqa: ASYNC109 (as in run)
@@ -260,7 +258,7 @@ class ProcessSpawner:
         timed_out = killed = False
         try:
             try:
-                await asyncio.wait_for(_leader_exit(proc), timeout)
+                await asyncio.wait_for(exited, timeout)
             except TimeoutError:
                 timed_out = killed = True
                 await self.kill_tree(proc.pid, token)
@@ -325,14 +323,37 @@ class ProcessSpawner:
         reap_orphans()
 
 
+class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
+    """asyncio's, also telling when the leader itself has exited.
+
+    Process.wait() resolves only once every pipe is closed too, which a leftover grandchild
+    can hold open forever.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=_CHUNK, loop=loop)
+        self.exited: asyncio.Future[None] = loop.create_future()
+
+    def process_exited(self) -> None:
+        super().process_exited()
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
 async def _spawn(
     argv: Sequence[str], env: Mapping[str, str], cwd: str | None, with_stdin: bool
-) -> asyncio.subprocess.Process:
-    """Start argv in a new session and register it in `_managed` before any reap can run."""
+) -> tuple[asyncio.subprocess.Process, asyncio.Future[None]]:
+    """Start argv in a new session and register it in `_managed` before any reap can run.
+
+    Returns the process and a future resolved when its leader has exited (and been reaped).
+    """
     global _spawning
+    loop = asyncio.get_running_loop()
     _spawning += 1
     try:
-        proc = await asyncio.create_subprocess_exec(
+        # What asyncio.create_subprocess_exec does, with a protocol that reports the exit.
+        transport, protocol = await loop.subprocess_exec(
+            lambda: _Protocol(loop),
             *argv,
             stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
@@ -340,14 +361,14 @@ async def _spawn(
             env=env,
             cwd=cwd,
             start_new_session=True,
-            limit=_CHUNK,
         )
+        proc = asyncio.subprocess.Process(transport, protocol, loop)
         _managed.add(proc.pid)
     finally:
         _spawning -= 1
         if _reap_deferred and not _spawning:
             reap_orphans()
-    return proc
+    return proc, protocol.exited
 
 
 def _close_pipes(proc: asyncio.subprocess.Process) -> None:
@@ -360,32 +381,6 @@ def _close_pipes(proc: asyncio.subprocess.Process) -> None:
         pipe = transport.get_pipe_transport(fd)
         if pipe is not None:
             pipe.close()
-
-
-async def _leader_exit(proc: asyncio.subprocess.Process) -> None:
-    """Wait for the leader process to exit, without waiting for its pipes to close.
-
-    asyncio's Process.wait() resolves only once every pipe is closed, which a leftover
-    grandchild can hold open forever; a pidfd becomes readable when the process itself exits.
-    """
-    try:
-        fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):
-        await proc.wait()
-        return
-    loop = asyncio.get_running_loop()
-    exited = loop.create_future()
-
-    def on_exit() -> None:
-        if not exited.done():
-            exited.set_result(None)
-
-    loop.add_reader(fd, on_exit)
-    try:
-        await exited
-    finally:
-        loop.remove_reader(fd)
-        os.close(fd)
 
 
 async def _pump(reader: asyncio.StreamReader, stream: OutputStream, sink: OutputSink) -> None:

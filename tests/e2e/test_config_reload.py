@@ -1,4 +1,5 @@
-"""Reload re-reads the config file: live settings apply to new runs; a broken file changes nothing."""
+"""Reload re-reads the config file: live settings apply to new runs; a broken file changes
+nothing."""
 
 from __future__ import annotations
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from harness import DaemonProcess
-
 from barbossa.v1 import (
     common_pb2,
     executions_pb2,
@@ -14,6 +12,7 @@ from barbossa.v1 import (
     workflows_pb2,
     workflows_pb2_grpc,
 )
+from harness import DaemonProcess
 
 
 def _run_to_end(ch: grpc.Channel, workflow: str) -> executions_pb2.Run:
@@ -51,7 +50,9 @@ def test_create_from_template_and_from_config_then_run(daemon: DaemonProcess) ->
                 workflows_pb2.TaskConfig(
                     id="one",
                     type="shell_command",
-                    shell_command=workflows_pb2.ShellCommandSpec(command="echo v=1 >> $BARBOSSA_OUTPUT"),
+                    shell_command=workflows_pb2.ShellCommandSpec(
+                        command="echo v=1 >> $BARBOSSA_OUTPUT"
+                    ),
                 ),
                 workflows_pb2.TaskConfig(
                     id="two",
@@ -71,7 +72,10 @@ def test_create_from_template_and_from_config_then_run(daemon: DaemonProcess) ->
         assert run.state == common_pb2.RUN_STATE_SUCCEEDED
         assert run.tasks[1].outputs == {"got": "1"}
 
-        names = {w.name for w in wf.ListWorkflows(workflows_pb2.ListWorkflowsRequest(), timeout=5).workflows}
+        names = {
+            w.name
+            for w in wf.ListWorkflows(workflows_pb2.ListWorkflowsRequest(), timeout=5).workflows
+        }
         assert {"hello", "hello-ops", "typed"} <= names
 
         with pytest.raises(grpc.RpcError) as err:
@@ -88,7 +92,8 @@ def test_validate_reports_file_line_and_field(daemon: DaemonProcess) -> None:
     text = "name: x\ntasks:\n  - id: a\n    type: shell_command\n    comand: echo hi\n"
     with grpc.insecure_channel(f"unix:{daemon.socket}") as ch:
         resp = workflows_pb2_grpc.WorkflowServiceStub(ch).ValidateWorkflow(
-            workflows_pb2.ValidateWorkflowRequest(definition_yaml=text, file_name="x.yaml"), timeout=5
+            workflows_pb2.ValidateWorkflowRequest(definition_yaml=text, file_name="x.yaml"),
+            timeout=5,
         )
     assert not resp.valid
     issue = next(i for i in resp.issues if "comand" in i.message)

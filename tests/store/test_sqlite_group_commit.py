@@ -1,0 +1,94 @@
+"""SQLiteStore group commit: task updates of one loop turn share a transaction, in call order."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from barbossad.models import RunRecord, RunState, TaskState, TriggerType
+from barbossad.store.base import NewTask, TaskUpdate
+from barbossad.store.sqlite import SQLiteStore
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    s = SQLiteStore.open(tmp_path / "db.sqlite")
+    yield s
+    await s.close()
+
+
+async def new_run(store: SQLiteStore, tasks: int) -> RunRecord:
+    return await store.create_run(
+        workflow="w",
+        trigger=TriggerType.MANUAL,
+        triggered_by="test",
+        parameters={},
+        definition_hash="h",
+        tasks=[NewTask(task_id=f"t{i}", name=f"t{i}", type="shell_command") for i in range(tasks)],
+    )
+
+
+def states_seen_by_another_connection(path: Path, run_id: int) -> dict[str, str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT task_id, state FROM task_runs WHERE run_id=?", (run_id,))
+        return dict(rows.fetchall())
+
+
+async def test_updates_of_one_turn_are_committed_when_each_caller_resumes(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    run = await new_run(store, 5)
+    running = TaskUpdate(state=TaskState.RUNNING)
+    async with asyncio.timeout(10):
+        await asyncio.gather(*(store.update_task(run.id, f"t{i}", running) for i in range(5)))
+    seen = states_seen_by_another_connection(tmp_path / "db.sqlite", run.id)
+    assert seen == {f"t{i}": "running" for i in range(5)}
+
+
+async def test_a_later_write_of_another_kind_does_not_overtake_a_queued_update(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    run = await new_run(store, 1)
+    queued = asyncio.ensure_future(
+        store.update_task(run.id, "t0", TaskUpdate(state=TaskState.SUCCEEDED))
+    )
+    await asyncio.sleep(0)  # the update is queued, not yet committed
+    await store.set_run_state(run.id, RunState.SUCCEEDED)  # commits the queued update first
+    async with asyncio.timeout(10):
+        await queued
+    got = await store.get_run(run.id)
+    assert got is not None
+    assert got.state is RunState.SUCCEEDED
+    assert got.tasks[0].state is TaskState.SUCCEEDED
+
+
+async def test_a_failing_update_fails_only_its_caller(store: SQLiteStore) -> None:
+    run = await new_run(store, 2)
+    good = store.update_task(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    bad = store.update_task(run.id, "t1", TaskUpdate(state=TaskState.RUNNING, attempt=1.5j))  # type: ignore[arg-type]
+    async with asyncio.timeout(10):
+        results = await asyncio.gather(good, bad, return_exceptions=True)
+    assert results[0] is None
+    assert isinstance(results[1], sqlite3.Error)
+    got = await store.get_run(run.id)
+    assert got is not None
+    assert [t.state for t in got.tasks] == [TaskState.RUNNING, TaskState.PENDING]
+
+
+async def test_a_cancelled_caller_resumes_only_after_its_update_is_committed(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    run = await new_run(store, 1)
+    update = asyncio.ensure_future(
+        store.update_task(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    )
+    await asyncio.sleep(0)
+    update.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await update
+    assert states_seen_by_another_connection(tmp_path / "db.sqlite", run.id) == {"t0": "running"}
