@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import shutil
 from collections.abc import Mapping
@@ -208,7 +207,7 @@ class RunDriver:
         for key, value in fields.items():
             if value is not None:  # None means unchanged, as in TaskUpdate
                 setattr(record, key, value)
-        row = None if attempt_state is None else dataclasses.replace(record, state=attempt_state)
+        row = None if attempt_state is None else _with_state(record, attempt_state)
         update = TaskUpdate(state=state, **fields)  # type: ignore[arg-type]
         try:
             await self.deps.store.update_task(self.run.id, task_id, update, attempt=row)
@@ -369,3 +368,22 @@ class RunDriver:
                 state.value,
                 error,
             )
+
+
+def _with_state(record: TaskRunRecord, state: TaskState) -> TaskRunRecord:
+    """A copy of record in another state (dataclasses.replace, without its per-field walk)."""
+    return TaskRunRecord(
+        run_id=record.run_id,
+        task_id=record.task_id,
+        name=record.name,
+        type=record.type,
+        state=state,
+        attempt=record.attempt,
+        exit_code=record.exit_code,
+        started_at=record.started_at,
+        finished_at=record.finished_at,
+        error=record.error,
+        outputs=record.outputs,
+        output_truncated=record.output_truncated,
+        reused=record.reused,
+    )

@@ -1,12 +1,13 @@
 """SQLite backend of the Store: WAL mode, short transactions on the loop thread.
 
 Each method is one transaction, committed before it returns, so a state change is durable
-before anyone is told about it. Task updates, the engine's hot path, are group-committed: those
-issued within one turn of the event loop share one transaction, committed on the next turn
-(each caller resumes only after that COMMIT). Any other write commits them first, so writes
-still reach the database in the order they were issued. synchronous=NORMAL in WAL mode survives
-a crash of the daemon (kill -9) without loss; a power cut may lose the last transactions but
-never corrupts the file.
+before anyone is told about it. Task updates, the engine's hot path, are group-committed,
+adaptively: the first one in a turn of the event loop commits at once (in a chain of tasks
+every write is on the critical path and should not wait a turn); those issued after it within
+the same turn share one transaction, committed on the next turn (each caller resumes only after
+that COMMIT). Any other write commits them first, so writes still reach the database in the
+order they were issued. synchronous=NORMAL in WAL mode survives a crash of the daemon (kill -9)
+without loss; a power cut may lose the last transactions but never corrupts the file.
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ class SQLiteStore(OutputTables, TemplateStatusTable, WebhookDeliveryTable, SQLit
         self._db.row_factory = sqlite3.Row
         # Group commit: queued writes and the futures their callers wait on (see _flush).
         self._queued: list[tuple[Callable[[sqlite3.Connection], None], asyncio.Future[None]]] = []
+        # True from a grouped write's immediate commit until the end of that loop turn: later
+        # writes in the turn are queued for one shared commit (see _grouped).
+        self._turn_busy = False
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -105,10 +109,19 @@ class SQLiteStore(OutputTables, TemplateStatusTable, WebhookDeliveryTable, SQLit
         db.execute("COMMIT")
 
     async def _grouped(self, write: Callable[[sqlite3.Connection], None]) -> None:
-        """Run write in the transaction shared by this loop turn; return once it is committed."""
-        done = asyncio.get_running_loop().create_future()
-        if not self._queued:
-            asyncio.get_running_loop().call_soon(self._flush)
+        """Run write in a transaction and return once it is committed.
+
+        The first write of a loop turn commits at once; later ones in the same turn are queued
+        and share one transaction on the next turn (nothing waits when there is no load).
+        """
+        loop = asyncio.get_running_loop()
+        if not self._turn_busy:
+            self._turn_busy = True
+            loop.call_soon(self._end_turn)
+            with self._tx() as db:  # raises to this caller only
+                write(db)
+            return
+        done = loop.create_future()
         self._queued.append((write, done))
         try:
             await asyncio.shield(done)
@@ -117,6 +130,11 @@ class SQLiteStore(OutputTables, TemplateStatusTable, WebhookDeliveryTable, SQLit
             # its change committed when it resumes (and may still report it).
             await done
             raise
+
+    def _end_turn(self) -> None:
+        """Commit what was queued during the turn of an immediate commit."""
+        self._turn_busy = False
+        self._flush()
 
     def _flush(self) -> None:
         """Commit the queued writes in one transaction (one by one if that fails)."""

@@ -24,7 +24,6 @@ import os
 import signal
 import sys
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 
 import psutil
@@ -35,7 +34,6 @@ from barbossad.tasks.base import OutputSink, ProcessResult
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "BARBOSSA_TASK_TOKEN"
-_CHUNK = 64 * 1024
 # After the leader exits, how long its pipes may stay open (held by a leftover child) before
 # the leftovers are killed.
 _DRAIN_GRACE = 0.5
@@ -225,73 +223,62 @@ class ProcessSpawner:
     ) -> ProcessResult:
         """Run argv to completion; see `barbossad.tasks.base.Spawner`."""
         install_child_watcher()
-        token = uuid.uuid4().hex
-        child_env = dict(env)
-        child_env[TOKEN_ENV] = token
-        proc, exited = await _spawn(argv, child_env, cwd, stdin is not None)
+        token = os.urandom(16).hex()  # as unique as uuid4, for less work
+        child_env = {**env, TOKEN_ENV: token}
+        transport, protocol = await _spawn(argv, child_env, cwd, sink, stdin)
+        pid = transport.get_pid()
         try:
-            return await self._supervise(proc, exited, token, sink, timeout, stdin)
+            return await self._supervise(transport, protocol, token, timeout)
         finally:
-            if proc.returncode is not None:
-                _managed.discard(proc.pid)
+            if transport.get_returncode() is not None:
+                _managed.discard(pid)
             else:  # killed on cancel, not yet reaped by asyncio: keep reap_orphans off it a while
-                asyncio.get_running_loop().call_later(
-                    self.kill_grace + 5, _managed.discard, proc.pid
-                )
+                asyncio.get_running_loop().call_later(self.kill_grace + 5, _managed.discard, pid)
 
     async def _supervise(
         self,
-        proc: asyncio.subprocess.Process,
-        exited: asyncio.Future[None],
+        transport: asyncio.SubprocessTransport,
+        protocol: _Protocol,
         token: str,
-        sink: OutputSink,
         timeout: float | None,  # noqa: ASYNC109 (as in run)
-        stdin: bytes | None,
     ) -> ProcessResult:
-        assert proc.stdout is not None and proc.stderr is not None
-        pumps = [
-            asyncio.create_task(_pump(proc.stdout, OutputStream.STDOUT, sink)),
-            asyncio.create_task(_pump(proc.stderr, OutputStream.STDERR, sink)),
-        ]
-        if stdin is not None and proc.stdin is not None:
-            pumps.append(asyncio.create_task(_feed(proc.stdin, stdin)))
+        pid = transport.get_pid()
         timed_out = killed = False
         try:
-            try:
-                await asyncio.wait_for(exited, timeout)
-            except TimeoutError:
+            if timeout is None:
+                await protocol.exited  # cancelling it with us is harmless: nothing else waits
+            elif not (await asyncio.wait([protocol.exited], timeout=timeout))[0]:
                 timed_out = killed = True
-                await self.kill_tree(proc.pid, token)
+                await self.kill_tree(pid, token)
             # The leader is gone; leftovers holding the pipes are killed after a short drain.
-            _done, pending = await asyncio.wait(pumps, timeout=_DRAIN_GRACE)
-            if pending:
-                killed = True
-                await self.kill_tree(proc.pid, token)
-                _done, pending = await asyncio.wait(pumps, timeout=self.kill_grace + 1)
+            if not protocol.drained.done():
+                _done, pending = await asyncio.wait([protocol.drained], timeout=_DRAIN_GRACE)
                 if pending:
-                    log.warning(
-                        "pid %d: a process outside its group and without its token holds its"
-                        " output open; closing our end",
-                        proc.pid,
+                    killed = True
+                    await self.kill_tree(pid, token)
+                    _done, pending = await asyncio.wait(
+                        [protocol.drained], timeout=self.kill_grace + 1
                     )
+                    if pending:
+                        log.warning(
+                            "pid %d: a process outside its group and without its token holds"
+                            " its output open; closing our end",
+                            pid,
+                        )
         except asyncio.CancelledError:
-            await asyncio.shield(self.kill_tree(proc.pid, token))
+            await asyncio.shield(self.kill_tree(pid, token))
             with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+                transport.kill()
             raise
         finally:
-            for p in pumps:
-                p.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
-            _close_pipes(proc)
-        # The leader has exited and the pipes are closed: this resolves as soon as asyncio's
-        # child watcher has reaped it (it would otherwise also wait for pipes held elsewhere).
-        await proc.wait()
+            _close_pipes(transport)
+        # Resolves once asyncio's child watcher has reaped the leader (after a timeout's kill).
+        await protocol.exited
         # Leftovers that hold no pipe (e.g. double-forked with output redirected); checked once
         # the leader is reaped, so that it does not count as a member of its group.
-        if not killed and _may_have_leftovers(proc.pid, token):
-            await self.kill_tree(proc.pid, token)
-        code = proc.returncode
+        if not killed and _may_have_leftovers(pid, token):
+            await self.kill_tree(pid, token)
+        code = transport.get_returncode()
         if code is not None and code < 0:
             return ProcessResult(exit_code=None, timed_out=timed_out, signal=-code)
         return ProcessResult(exit_code=code, timed_out=timed_out)
@@ -323,76 +310,99 @@ class ProcessSpawner:
         reap_orphans()
 
 
-class _Protocol(asyncio.subprocess.SubprocessStreamProtocol):
-    """asyncio's, also telling when the leader itself has exited.
+class _Protocol(asyncio.SubprocessProtocol):
+    """Feeds the child's output straight to the sink and tells when the leader has exited.
 
-    Process.wait() resolves only once every pipe is closed too, which a leftover grandchild
-    can hold open forever.
+    No StreamReaders or pump tasks: each chunk goes from the pipe's data callback to the sink
+    (whose write never blocks). `exited` resolves once the leader is reaped; `drained` once its
+    stdout and stderr are closed, which a leftover grandchild can put off forever.
     """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=_CHUNK, loop=loop)
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, sink: OutputSink, stdin: bytes | None
+    ) -> None:
+        self._sink = sink
+        self._stdin = stdin
+        self._open = {1, 2}
+        self._transport: asyncio.SubprocessTransport | None = None
         self.exited: asyncio.Future[None] = loop.create_future()
+        self.drained: asyncio.Future[None] = loop.create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+        if self._stdin is not None:
+            pipe = transport.get_pipe_transport(0)
+            if pipe is not None:
+                assert isinstance(pipe, asyncio.WriteTransport)
+                # close() sends what is buffered first; a child that exits without reading
+                # merely loses the rest (the broken pipe closes it).
+                pipe.write(self._stdin)
+                pipe.close()
+            self._stdin = None
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        stream = OutputStream.STDOUT if fd == 1 else OutputStream.STDERR
+        try:
+            self._sink.write(stream, data)
+        except Exception:  # keep reading: a stalled pipe would block the child
+            log.exception("pid %s: output sink failed", self._pid())
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self._open.discard(fd)
+        if not self._open and not self.drained.done():
+            self.drained.set_result(None)
 
     def process_exited(self) -> None:
-        super().process_exited()
         if not self.exited.done():
             self.exited.set_result(None)
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        # The leader is reaped and every pipe closed: release the transport.
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    def _pid(self) -> int | None:
+        return None if self._transport is None else self._transport.get_pid()
+
 
 async def _spawn(
-    argv: Sequence[str], env: Mapping[str, str], cwd: str | None, with_stdin: bool
-) -> tuple[asyncio.subprocess.Process, asyncio.Future[None]]:
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str | None,
+    sink: OutputSink,
+    stdin: bytes | None,
+) -> tuple[asyncio.SubprocessTransport, _Protocol]:
     """Start argv in a new session and register it in `_managed` before any reap can run.
 
-    Returns the process and a future resolved when its leader has exited (and been reaped).
+    The protocol feeds its output to sink and stdin (if any) to it.
     """
     global _spawning
     loop = asyncio.get_running_loop()
     _spawning += 1
     try:
-        # What asyncio.create_subprocess_exec does, with a protocol that reports the exit.
         transport, protocol = await loop.subprocess_exec(
-            lambda: _Protocol(loop),
+            lambda: _Protocol(loop, sink, stdin),
             *argv,
-            stdin=asyncio.subprocess.PIPE if with_stdin else asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
             cwd=cwd,
             start_new_session=True,
         )
-        proc = asyncio.subprocess.Process(transport, protocol, loop)
-        _managed.add(proc.pid)
+        _managed.add(transport.get_pid())
     finally:
         _spawning -= 1
         if _reap_deferred and not _spawning:
             reap_orphans()
-    return proc, protocol.exited
+    return transport, protocol
 
 
-def _close_pipes(proc: asyncio.subprocess.Process) -> None:
+def _close_pipes(transport: asyncio.SubprocessTransport) -> None:
     """Close our ends of the child's pipes, which an escaped process may still hold open."""
-    # asyncio.subprocess.Process offers no public handle on its transport.
-    transport: asyncio.SubprocessTransport | None = getattr(proc, "_transport", None)
-    if transport is None:
-        return
     for fd in (0, 1, 2):
         pipe = transport.get_pipe_transport(fd)
         if pipe is not None:
             pipe.close()
-
-
-async def _pump(reader: asyncio.StreamReader, stream: OutputStream, sink: OutputSink) -> None:
-    while True:
-        data = await reader.read(_CHUNK)
-        if not data:
-            return
-        sink.write(stream, data)
-
-
-async def _feed(writer: asyncio.StreamWriter, data: bytes) -> None:
-    with contextlib.suppress(ConnectionError):
-        writer.write(data)
-        await writer.drain()
-        writer.close()

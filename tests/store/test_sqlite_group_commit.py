@@ -1,4 +1,5 @@
-"""SQLiteStore group commit: task updates of one loop turn share a transaction, in call order."""
+"""SQLiteStore group commit: the first task update of a loop turn commits at once, later ones in
+that turn share a transaction; all in call order."""
 
 from __future__ import annotations
 
@@ -53,10 +54,15 @@ async def test_a_later_write_of_another_kind_does_not_overtake_a_queued_update(
     store: SQLiteStore, tmp_path: Path
 ) -> None:
     run = await new_run(store, 1)
+    first = asyncio.ensure_future(
+        store.update_task(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    )
     queued = asyncio.ensure_future(
         store.update_task(run.id, "t0", TaskUpdate(state=TaskState.SUCCEEDED))
     )
-    await asyncio.sleep(0)  # the update is queued, not yet committed
+    await asyncio.sleep(0)  # first is committed at once; the second update is queued behind it
+    assert first.done()
+    assert not queued.done()
     await store.set_run_state(run.id, RunState.SUCCEEDED)  # commits the queued update first
     async with asyncio.timeout(10):
         await queued
@@ -82,13 +88,29 @@ async def test_a_failing_update_fails_only_its_caller(store: SQLiteStore) -> Non
 async def test_a_cancelled_caller_resumes_only_after_its_update_is_committed(
     store: SQLiteStore, tmp_path: Path
 ) -> None:
-    run = await new_run(store, 1)
+    run = await new_run(store, 2)
+    first = asyncio.ensure_future(
+        store.update_task(run.id, "t1", TaskUpdate(state=TaskState.RUNNING))
+    )
     update = asyncio.ensure_future(
         store.update_task(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
     )
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # first is committed at once; update is queued behind it
+    assert first.done()
     update.cancel()
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(10):
             await update
+    seen = states_seen_by_another_connection(tmp_path / "db.sqlite", run.id)
+    assert seen["t0"] == "running"
+
+
+async def test_a_lone_update_is_committed_without_waiting_a_turn(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    run = await new_run(store, 1)
+    await asyncio.sleep(0)  # a fresh turn
+    coro = store.update_task(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    with pytest.raises(StopIteration):  # finished at its first step: it never suspended
+        coro.send(None)
     assert states_seen_by_another_connection(tmp_path / "db.sqlite", run.id) == {"t0": "running"}
