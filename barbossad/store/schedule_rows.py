@@ -17,6 +17,7 @@ from barbossad.scheduler.model import (
     ScheduleRecord,
     ScheduleSpec,
 )
+from barbossad.store.sqlite_conn import from_stored
 
 
 def ts(value: datetime) -> float:
@@ -24,9 +25,7 @@ def ts(value: datetime) -> float:
     return value.timestamp()
 
 
-def dt(value: float | None) -> datetime | None:
-    """A stored time as an aware UTC datetime."""
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
+dt = from_stored  # a stored time as an aware UTC datetime
 
 
 def spec_of(row: sqlite3.Row) -> ScheduleSpec:
