@@ -35,7 +35,7 @@ from barbossad.engine.reuse import reusable, store_reused
 from barbossad.engine.runner import RunDriver
 from barbossad.errors import FailedPreconditionError, NotFoundError, UnavailableError
 from barbossad.models import RunRecord, RunState, TaskRunRecord, TriggerType
-from barbossad.store.base import NewTask, Store
+from barbossad.store.base import NewTask, Store, StoredWorkflow
 from barbossad.tasks.base import Spawner, TaskHandler, TaskRegistry, TaskSettings
 from barbossad.tasks.spawner import ProcessSpawner
 
@@ -348,13 +348,17 @@ class WorkflowEngine:
             raise
         return record.state is RunState.SUCCEEDED, _child_outputs(definition, record), run.id
 
+    def definition_of(self, stored: StoredWorkflow) -> WorkflowDef:
+        """The definition of an API-created workflow, from its stored canonical body."""
+        return workflow_from_mapping(
+            json.loads(stored.body), source=f"workflow {stored.name}", registry=self.registry
+        )
+
     async def resolve(self, name: str) -> WorkflowDef:
         """The definition of a workflow by name: an API-created one, else a template."""
         stored = await self.store.get_workflow(name)
         if stored is not None:
-            return workflow_from_mapping(
-                json.loads(stored.body), source=f"workflow {name}", registry=self.registry
-            )
+            return self.definition_of(stored)
         definition = self._template(name)
         if definition is None:
             raise NotFoundError(f"no workflow or template named {name!r} (see 'barbossactl list')")

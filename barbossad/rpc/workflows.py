@@ -52,7 +52,7 @@ class WorkflowServicer(workflows_pb2_grpc.WorkflowServiceServicer):
             if entry.active is not None and entry.name not in stored_names:
                 out.append(self._template_workflow(entry.name))
         for w in stored:
-            out.append(await self._stored_workflow(w))
+            out.append(self._stored_workflow(w))
         out.sort(key=lambda m: m.name)
         return workflows_pb2.ListWorkflowsResponse(workflows=out)
 
@@ -71,8 +71,8 @@ class WorkflowServicer(workflows_pb2_grpc.WorkflowServiceServicer):
             updated_at=convert.timestamp(entry.loaded_at),
         )
 
-    async def _stored_workflow(self, w: StoredWorkflow) -> workflows_pb2.Workflow:
-        wf = await self.ctx.engine.resolve(w.name)
+    def _stored_workflow(self, w: StoredWorkflow) -> workflows_pb2.Workflow:
+        wf = self.ctx.engine.definition_of(w)
         return workflows_pb2.Workflow(
             name=w.name,
             description=wf.description,
@@ -89,7 +89,7 @@ class WorkflowServicer(workflows_pb2_grpc.WorkflowServiceServicer):
     async def GetWorkflow(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         stored = await self.ctx.engine.store.get_workflow(request.name)
         if stored is not None:
-            return await self._stored_workflow(stored)
+            return self._stored_workflow(stored)
         entry = self.ctx.engine.catalog.get(request.name)
         if entry is None or entry.active is None:
             raise NotFoundError(f"no workflow named {request.name!r} (see 'barbossactl list')")
@@ -140,7 +140,7 @@ class WorkflowServicer(workflows_pb2_grpc.WorkflowServiceServicer):
             updated_at=now,
         )
         await engine.store.save_workflow(stored)
-        return await self._stored_workflow(stored)
+        return self._stored_workflow(stored)
 
     async def DeleteWorkflow(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         if not await self.ctx.engine.store.delete_workflow(request.name):
