@@ -16,10 +16,11 @@ watcher, open files or memory; engine and bare runs take turns (--repeats of eac
 median of each is kept, so that noise from other work on the machine hits both alike. The
 figures are wall times; each note adds the worker's own CPU per task, which noise moves less.
 
-The bare loop uses the same child watcher as the engine (asyncio.PidfdChildWatcher, which the
-engine installs on 3.11 and which is the default from 3.12), runs the argv the shell_command
-task type builds, and sends the child's output to /dev/null: the engine's pipes, capture and
-bookkeeping all count as its overhead. An extra "info" row sets the engine against a bare loop
+The bare loop uses asyncio.create_subprocess_exec with asyncio.PidfdChildWatcher (the default
+from 3.12; 3.11's default starts a thread per child), runs the argv the shell_command task type
+builds, and sends the child's output to /dev/null: the engine's pipes, capture and bookkeeping
+all count as its overhead. (The engine does not use asyncio's subprocess transports: it watches
+each child's pipes and pidfd itself.) An extra "info" row sets the engine against a bare loop
 that spawns the way the engine must (stdout/stderr piped and read, a new session), to show
 how much of the gap is the cost of capturing output at all.
 """
@@ -200,7 +201,7 @@ async def run_engine(shape: Shape, base_dir: Path) -> Measurement:
 
 
 def _install_pidfd_watcher() -> None:
-    """What the engine does on 3.11 (and 3.12+ does by default): no thread per child."""
+    """What 3.12+ does by default: no thread per child."""
     if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
         return
     with warnings.catch_warnings():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import shutil
 from collections.abc import Mapping
@@ -61,8 +62,13 @@ class RunDriver:
                 self._dependents[d].append(t.id)
         self._waiting: dict[str, int] = {t.id: len(t.dependencies) for t in workflow.tasks}
         self._reused = dict(reused or {})
+        # Tasks in progress, by id. One asyncio task may run several in turn (see _run_tasks).
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._done: asyncio.Queue[asyncio.Task[None]] = asyncio.Queue()
+        self._idle: asyncio.Future[None] | None = None  # resolved when nothing is running
+        # Queued task changes not yet committed and published; the run ends after them.
+        self._unpublished = 0
+        self._published: asyncio.Future[None] | None = None
+        self._store_error: str | None = None
         self._limit = asyncio.Semaphore(workflow.max_parallel or deps.default_max_parallel)
         self._stop_state: RunState | None = None
         self._scratch = deps.scratch_root / f"run-{run.id}"
@@ -96,6 +102,10 @@ class RunDriver:
             await self._drain()
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
+        if self._unpublished:
+            # Every task change is committed and published before the run's end is.
+            self._published = asyncio.get_running_loop().create_future()
+            await self._published
         state, error = self._final()
         await store.set_run_state(self.run.id, state, error=error)
         bus.publish(self.run.id, RunStateEvent(state=state, error=error))
@@ -110,6 +120,8 @@ class RunDriver:
             return stop, "interrupted: the daemon stopped"
         if stop is not None:
             return stop, stop.value
+        if self._store_error is not None:
+            return RunState.FAILED, f"could not record a task's state: {self._store_error}"
         return run_outcome(self.workflow.tasks, self._states)
 
     async def _schedule(self) -> None:
@@ -117,28 +129,17 @@ class RunDriver:
         # readies its dependents itself, which must not be readied a second time here.
         roots = [task for task in self.workflow.tasks if self._waiting[task.id] == 0]
         for task in roots:
-            await self._ready(task)
-        # Fed by each task's done callback: waking up costs O(1), not a walk over all running
-        # tasks as asyncio.wait() would do.
-        while self._running:
-            finished = await self._done.get()
-            task_id = finished.get_name()
-            if self._running.pop(task_id, None) is None:
-                continue  # already closed out by _drain
-            if not finished.cancelled() and finished.exception() is not None:
-                log.error(
-                    "run %d task %s: driver error",
-                    self.run.id,
-                    task_id,
-                    exc_info=finished.exception(),
-                )
-            await self._finished(task_id)
+            if self._ready(task):
+                self._advance(task.id)
+        if self._running:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
         await self._drain()
 
     async def _drain(self) -> None:
         """After a stop: wait for running tasks, then close out every task that never started."""
         if self._running:
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            await asyncio.gather(*set(self._running.values()), return_exceptions=True)
             self._running.clear()
         stop = self._stop_state
         if stop is None:
@@ -150,22 +151,48 @@ class RunDriver:
         }.get(stop, TaskState.CANCELLED)
         for task_id, state in self._states.items():
             if not state.finished:
-                await self._set(task_id, final, finished_at=_now(), error=f"run {stop.value}")
+                self._set(task_id, final, finished_at=_now(), error=f"run {stop.value}")
 
-    async def _finished(self, task_id: str) -> None:
-        task = self._tasks[task_id]
-        self._failed_flag[task_id] = counts_as_failure(task, self._states[task_id]) or any(
-            self._failed_flag.get(d, False) for d in task.dependencies
-        )
-        for dependent in self._dependents[task_id]:
-            self._waiting[dependent] -= 1
-            if self._waiting[dependent] == 0:
-                await self._ready(self._tasks[dependent])
+    def _advance(self, task_id: str, *, hand_back: bool = False) -> TaskDef | None:
+        """task_id has ended: ready its dependents, and theirs when those end at once.
 
-    async def _ready(self, task: TaskDef) -> None:
-        """All dependencies of task have ended: start it, reuse it, or skip it."""
+        With hand_back, the first dependent to start is returned for the caller to run in its
+        own asyncio task (a chain then runs in one task, no hand-off per link); the others start
+        in new ones. Iterative, so a long chain of reused or skipped tasks needs no deep stack.
+        """
+        handed: TaskDef | None = None
+        ended = [task_id]
+        while ended:
+            done = ended.pop()
+            task = self._tasks[done]
+            self._failed_flag[done] = counts_as_failure(task, self._states[done]) or any(
+                self._failed_flag.get(d, False) for d in task.dependencies
+            )
+            for dependent in self._dependents[done]:
+                self._waiting[dependent] -= 1
+                if self._waiting[dependent] != 0:
+                    continue
+                if hand_back and handed is None and self._startable(self._tasks[dependent]):
+                    handed = self._tasks[dependent]
+                elif self._ready(self._tasks[dependent]):
+                    ended.append(dependent)
+        return handed
+
+    def _startable(self, task: TaskDef) -> bool:
+        """Whether _ready would start task (rather than reuse it, skip it, or leave it)."""
+        if self._stop_state is not None or task.id in self._reused:
+            return False
+        deps_ok = all(dependency_ok(self._tasks[d], self._states[d]) for d in task.dependencies)
+        upstream_failed = any(self._failed_flag.get(d, False) for d in task.dependencies)
+        return decide(task, deps_ok, upstream_failed) is not Decision.SKIP
+
+    def _ready(self, task: TaskDef) -> bool:
+        """All dependencies of task have ended: start it, reuse it, or skip it.
+
+        Returns True when it ended at once (reused or skipped): its dependents are then due.
+        """
         if self._stop_state is not None:
-            return
+            return False  # never started: _drain closes it out
         reused = self._reused.get(task.id)
         if reused is not None:  # stored as succeeded (reused) when the run was created
             self._states[task.id] = TaskState.SUCCEEDED
@@ -179,20 +206,42 @@ class RunDriver:
                     exit_code=reused.exit_code,
                 ),
             )
-            await self._finished(task.id)
-            return
+            return True
         deps_ok = all(dependency_ok(self._tasks[d], self._states[d]) for d in task.dependencies)
         upstream_failed = any(self._failed_flag.get(d, False) for d in task.dependencies)
         if decide(task, deps_ok, upstream_failed) is Decision.SKIP:
             why = "a dependency did not succeed" if not deps_ok else "no upstream failure"
-            await self._set(task.id, TaskState.SKIPPED, finished_at=_now(), error=f"skipped: {why}")
-            await self._finished(task.id)
-            return
-        running = asyncio.create_task(self._run_task(task), name=task.id)
-        running.add_done_callback(self._done.put_nowait)
-        self._running[task.id] = running
+            self._set(task.id, TaskState.SKIPPED, finished_at=_now(), error=f"skipped: {why}")
+            return True
+        self._running[task.id] = asyncio.create_task(self._run_tasks(task), name=task.id)
+        return False
 
-    async def _set(
+    async def _run_tasks(self, task: TaskDef) -> None:
+        """Run task, then each dependent it hands back, until none is; then maybe end the run."""
+        me = asyncio.current_task()
+        assert me is not None
+        current: TaskDef | None = task
+        try:
+            while current is not None:
+                await self._run_task(current)
+                following = self._advance(current.id, hand_back=True)
+                del self._running[current.id]
+                if following is not None:
+                    self._running[following.id] = me
+                current = following
+        except asyncio.CancelledError:
+            if current is not None:
+                self._running.pop(current.id, None)
+            raise
+        except Exception:  # a bug: the tasks it left pending are closed out as never started
+            if current is not None:
+                self._running.pop(current.id, None)
+            log.exception("run %d: driver error", self.run.id)
+        finally:
+            if not self._running and self._idle is not None and not self._idle.done():
+                self._idle.set_result(None)
+
+    def _set(
         self,
         task_id: str,
         state: TaskState,
@@ -200,7 +249,11 @@ class RunDriver:
         attempt_state: TaskState | None = None,
         **fields: object,
     ) -> None:
-        """Store and publish the task's new state; with attempt_state, its attempt row too."""
+        """Record the task's new state; with attempt_state, its attempt row too.
+
+        The write is queued, not awaited (a process may start while it is being committed);
+        the change is published once it is committed, so nobody hears of an unstored state.
+        """
         self._states[task_id] = state
         record = self._records[task_id]
         record.state = state
@@ -209,27 +262,28 @@ class RunDriver:
                 setattr(record, key, value)
         row = None if attempt_state is None else _with_state(record, attempt_state)
         update = TaskUpdate(state=state, **fields)  # type: ignore[arg-type]
-        try:
-            await self.deps.store.update_task(self.run.id, task_id, update, attempt=row)
-        except asyncio.CancelledError:
-            # The store waits for the commit of a write whose caller it sees cancelled (it
-            # group-commits): the change is stored, so it is still reported.
-            self._publish_state(task_id, state)
-            raise
-        self._publish_state(task_id, state)
-
-    def _publish_state(self, task_id: str, state: TaskState) -> None:
-        record = self._records[task_id]
-        self.deps.bus.publish(
-            self.run.id,
-            TaskStateEvent(
-                task_id=task_id,
-                state=state,
-                attempt=record.attempt,
-                exit_code=record.exit_code,
-                error=record.error,
-            ),
+        event = TaskStateEvent(
+            task_id=task_id,
+            state=state,
+            attempt=record.attempt,
+            exit_code=record.exit_code,
+            error=record.error,
         )
+        written = self.deps.store.queue_task_update(self.run.id, task_id, update, attempt=row)
+        written.add_done_callback(functools.partial(self._written, event))
+        self._unpublished += 1
+
+    def _written(self, event: TaskStateEvent, written: asyncio.Future[None]) -> None:
+        """A task change is committed (or failed to be): publish it either way."""
+        error = None if written.cancelled() else written.exception()
+        if error is not None:
+            task_id = event.task_id
+            log.error("run %d task %s: could not store its state: %s", self.run.id, task_id, error)
+            self._store_error = self._store_error or str(error)
+        self.deps.bus.publish(self.run.id, event)
+        self._unpublished -= 1
+        if not self._unpublished and self._published is not None:
+            self._published.set_result(None)
 
     def _publish_outputs(
         self, task_id: str, outputs: Mapping[str, str], exit_code: int | None, stdout: str
@@ -251,7 +305,7 @@ class RunDriver:
                 RunState.TIMED_OUT: TaskState.TIMED_OUT,
             }.get(self._stop_state or RunState.CANCELLED, TaskState.CANCELLED)
             with contextlib.suppress(Exception):
-                await asyncio.shield(self._end_attempt(task, final, None, f"task {final.value}"))
+                self._end_attempt(task, final, None, f"task {final.value}")
             raise
         except Exception:
             # A bug or a store failure: the task must still end, or the run would end
@@ -259,7 +313,7 @@ class RunDriver:
             log.exception("run %d task %s: engine error", self.run.id, task.id)
             with contextlib.suppress(Exception):
                 error = "internal error, see daemon log"
-                await self._end_attempt(task, TaskState.FAILED, None, error)
+                self._end_attempt(task, TaskState.FAILED, None, error)
 
     async def _attempts(self, task: TaskDef) -> None:
         attempts = max(1, task.retry.attempts)
@@ -278,7 +332,7 @@ class RunDriver:
         record.attempt = attempt
         record.exit_code = None
         record.finished_at = None
-        await self._set(
+        self._set(
             task.id,
             TaskState.RUNNING,
             attempt_state=TaskState.RUNNING,
@@ -327,12 +381,12 @@ class RunDriver:
         # A failed attempt that will be retried leaves the task `retrying` (never a transient
         # `failed` that watchers would take for its end); the attempt's own row says failed.
         row_state = state if state is TaskState.SUCCEEDED or last else TaskState.RETRYING
-        await self._end_attempt(
+        self._end_attempt(
             task, state, result.exit_code, result.error, outputs, capture.truncated, row_state
         )
         return result
 
-    async def _end_attempt(
+    def _end_attempt(
         self,
         task: TaskDef,
         state: TaskState,
@@ -349,7 +403,7 @@ class RunDriver:
         record.error = error
         record.finished_at = finished = _now()
         row_state = row_state or state
-        await self._set(
+        self._set(
             task.id,
             row_state,
             attempt_state=state if in_attempt else None,

@@ -6,6 +6,7 @@ SQLite backend runs its short transactions directly on the loop thread.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -140,6 +141,11 @@ class Store(ScheduleStore, Protocol):
     async def update_task(
         self, run_id: int, task_id: str, update: TaskUpdate, *, attempt: TaskRunRecord | None = None
     ) -> None: ...  # with attempt: that attempt's row is recorded in the same transaction
+    # The same without waiting: committed soon, in call order with every other write; the future
+    # resolves once it is committed (or carries the error).
+    def queue_task_update(
+        self, run_id: int, task_id: str, update: TaskUpdate, *, attempt: TaskRunRecord | None = None
+    ) -> asyncio.Future[None]: ...
     async def record_attempt(self, run_id: int, task: TaskRunRecord) -> None: ...
     async def get_run(self, run_id: int) -> RunRecord | None: ...
     async def list_runs(

@@ -3,11 +3,12 @@ sibling modules cover the rest; the connection and group commit live in sqlite_c
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -202,39 +203,28 @@ class SQLiteStore(
 
         Both in one transaction: the engine records an attempt's start and end this way.
         """
-        sets: list[str] = []
-        values: list[object] = []
-        for name in ("state", "attempt", "exit_code", "error", "output_truncated", "reused"):
-            value = getattr(update, name)
-            if value is not None:
-                sets.append(f"{name}=?")
-                values.append(value.value if isinstance(value, TaskState) else value)
-        for name in ("started_at", "finished_at"):
-            value = getattr(update, name)
-            if value is not None:
-                sets.append(f"{name}=?")
-                values.append(_ts(value))
-        if update.outputs is not None:
-            sets.append("outputs=?")
-            values.append(json.dumps(dict(update.outputs), sort_keys=True))
-        if update.exit_code is None and update.state is TaskState.RUNNING:
-            sets.append("exit_code=NULL")
-        if not sets and attempt is None:
-            return
+        write = _task_write(run_id, task_id, update, attempt)
+        if write is not None:
+            await self._grouped(write)
 
-        # Read now: the write itself runs later, when the loop turn's writes are committed.
-        attempt_row = None if attempt is None else _attempt_row(run_id, attempt)
+    def queue_task_update(
+        self,
+        run_id: int,
+        task_id: str,
+        update: TaskUpdate,
+        *,
+        attempt: TaskRunRecord | None = None,
+    ) -> asyncio.Future[None]:
+        """update_task without waiting: committed with this loop turn's writes, in call order.
 
-        def write(db: sqlite3.Connection) -> None:
-            if sets:
-                db.execute(
-                    f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?",
-                    (*values, run_id, task_id),
-                )
-            if attempt_row is not None:
-                db.execute(_UPSERT_ATTEMPT, attempt_row)
-
-        await self._grouped(write)
+        The future resolves once the change is committed, or carries the error.
+        """
+        write = _task_write(run_id, task_id, update, attempt)
+        if write is None:
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+        return self._queue(write)
 
     async def record_attempt(self, run_id: int, task: TaskRunRecord) -> None:
         """Insert or update the row of one attempt of a task."""
@@ -377,3 +367,38 @@ def _attempt_row(run_id: int, task: TaskRunRecord) -> tuple[object, ...]:
         _ts(task.finished_at),
         task.error,
     )
+
+
+def _task_write(
+    run_id: int, task_id: str, update: TaskUpdate, attempt: TaskRunRecord | None
+) -> Callable[[sqlite3.Connection], None] | None:
+    """The statements of one task update, values read now; None when it changes nothing."""
+    sets: list[str] = []
+    values: list[object] = []
+    for name in ("state", "attempt", "exit_code", "error", "output_truncated", "reused"):
+        value = getattr(update, name)
+        if value is not None:
+            sets.append(f"{name}=?")
+            values.append(value.value if isinstance(value, TaskState) else value)
+    for name in ("started_at", "finished_at"):
+        value = getattr(update, name)
+        if value is not None:
+            sets.append(f"{name}=?")
+            values.append(_ts(value))
+    if update.outputs is not None:
+        sets.append("outputs=?")
+        values.append(json.dumps(dict(update.outputs), sort_keys=True))
+    if update.exit_code is None and update.state is TaskState.RUNNING:
+        sets.append("exit_code=NULL")
+    if not sets and attempt is None:
+        return None
+    attempt_row = None if attempt is None else _attempt_row(run_id, attempt)
+    statement = f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?"
+
+    def write(db: sqlite3.Connection) -> None:
+        if sets:
+            db.execute(statement, (*values, run_id, task_id))
+        if attempt_row is not None:
+            db.execute(_UPSERT_ATTEMPT, attempt_row)
+
+    return write

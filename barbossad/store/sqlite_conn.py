@@ -1,12 +1,14 @@
 """The SQLite connection under the store: pragmas, migrations, transactions, group commit.
 
 Each store method is one transaction, committed before it returns, so a state change is durable
-before anyone is told about it. Task updates, the engine's hot path, are group-committed,
-adaptively: the first one in a turn of the event loop commits at once (in a chain of tasks
-every write is on the critical path and should not wait a turn); those issued after it within
+before anyone is told about it. Task updates, the engine's hot path, are group-committed. Awaited
+ones adaptively: the first in a turn of the event loop commits at once; those issued after it in
 the same turn share one transaction, committed on the next turn (each caller resumes only after
-that COMMIT). Any other write commits them first, so writes still reach the database in the
-order they were issued. synchronous=NORMAL in WAL mode survives a crash of the daemon (kill -9)
+that COMMIT). Queued ones (`_queue`) do not hold their caller up: they join the turn's shared
+commit and a future tells when it is done, so the engine can start a process while the change
+that says so is being committed, and publishes the change only once committed. Any other write
+commits the queued ones first, so writes reach the database in the order they were issued.
+synchronous=NORMAL in WAL mode survives a crash of the daemon (kill -9)
 without loss; a power cut may lose the last transactions but never corrupts the file.
 """
 
@@ -90,15 +92,13 @@ class SQLiteConnection:
         The first write of a loop turn commits at once; later ones in the same turn are queued
         and share one transaction on the next turn (nothing waits when there is no load).
         """
-        loop = asyncio.get_running_loop()
         if not self._turn_busy:
             self._turn_busy = True
-            loop.call_soon(self._end_turn)
+            asyncio.get_running_loop().call_soon(self._end_turn)
             with self._tx() as db:  # raises to this caller only
                 write(db)
             return
-        done = loop.create_future()
-        self._queued.append((write, done))
+        done = self._queue(write)
         try:
             await asyncio.shield(done)
         except asyncio.CancelledError:
@@ -106,6 +106,16 @@ class SQLiteConnection:
             # its change committed when it resumes (and may still report it).
             await done
             raise
+
+    def _queue(self, write: Callable[[sqlite3.Connection], None]) -> asyncio.Future[None]:
+        """Queue write for the commit at the end of this loop turn; its future tells the outcome."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._queued.append((write, done))
+        if not self._turn_busy:
+            self._turn_busy = True
+            loop.call_soon(self._end_turn)
+        return done
 
     def _end_turn(self) -> None:
         """Commit what was queued during the turn of an immediate commit."""

@@ -9,7 +9,7 @@ anything it left behind is killed then too, so no process of a finished task sur
 Finding leftovers by token means reading the environment of every process on the host, which
 is too dear to do at every task end. After a normal exit (leader reaped, pipes closed) the scan
 runs only when something may be left: the process group still has a live member, or, when the
-daemon is a child subreaper, one of our adopted (not asyncio-managed) children carries the
+daemon is a child subreaper, one of our adopted children (not a task leader) carries the
 token -- a double-forked process reparents to us. Limit: when not a subreaper (embedded use), a
 process that left the group *and* closed the task's pipes is not looked for at a normal exit;
 timeouts and cancels always scan.
@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
+import select
 import signal
-import sys
+import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import psutil
 
@@ -38,38 +40,13 @@ TOKEN_ENV = "BARBOSSA_TASK_TOKEN"
 # the leftovers are killed.
 _DRAIN_GRACE = 0.5
 
-# Pids started through asyncio (reaped by asyncio's child watcher, never by reap_orphans).
+# Bytes read from a child's pipe at a time.
+_READ_SIZE = 256 * 1024
+
+# Pids of the task leaders we started and have not yet reaped (reap_orphans leaves them alone).
 _managed: set[int] = set()
-# Spawns between fork and registration in _managed: reaping must wait for them (see reap_orphans).
-_spawning = 0
-_reap_deferred = False
-
-
-_watched_loop: asyncio.AbstractEventLoop | None = None
 # Whether become_subreaper() succeeded: orphaned descendants then reparent to this process.
 _subreaper = False
-
-
-def install_child_watcher() -> None:
-    """Use pidfd-based child watching on Python 3.11 (no thread per child); call inside the loop.
-
-    Python 3.12+ does this by default; 3.11's default ThreadedChildWatcher starts one thread per
-    child process.
-    """
-    global _watched_loop
-    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
-        return
-    loop = asyncio.get_running_loop()
-    if _watched_loop is loop:
-        return
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        watcher = asyncio.PidfdChildWatcher()
-        watcher.attach_loop(loop)
-        asyncio.set_child_watcher(watcher)
-    _watched_loop = loop
 
 
 def become_subreaper() -> bool:
@@ -87,17 +64,7 @@ def become_subreaper() -> bool:
 
 
 def reap_orphans() -> int:
-    """Reap exited children that asyncio does not manage (adopted orphans); returns how many.
-
-    While a spawn is between fork and its registration in `_managed`, nothing is reaped (the
-    reap is done once the spawn is registered): a fast-exiting new child would otherwise be
-    reaped here and asyncio's watcher would report its exit status as 255.
-    """
-    global _reap_deferred
-    if _spawning:
-        _reap_deferred = True
-        return 0
-    _reap_deferred = False
+    """Reap exited children that we did not start ourselves (adopted orphans); returns how many."""
     reaped = 0
     try:
         children = psutil.Process().children()
@@ -136,7 +103,7 @@ def _carries(pid: int, needle: bytes) -> bool:
 
 
 def _unmanaged_children() -> list[int] | None:
-    """Our children that asyncio does not manage (adopted orphans); None if /proc cannot say.
+    """Our children that are not task leaders (adopted orphans); None if /proc cannot say.
 
     Only the main thread's children are read: the kernel gives an orphan to the first live
     thread of the subreaper, its main thread (which runs the event loop, so is alive).
@@ -222,42 +189,32 @@ class ProcessSpawner:
         stdin: bytes | None = None,
     ) -> ProcessResult:
         """Run argv to completion; see `barbossad.tasks.base.Spawner`."""
-        install_child_watcher()
         token = os.urandom(16).hex()  # as unique as uuid4, for less work
-        child_env = {**env, TOKEN_ENV: token}
-        transport, protocol = await _spawn(argv, child_env, cwd, sink, stdin)
-        pid = transport.get_pid()
-        try:
-            return await self._supervise(transport, protocol, token, timeout)
-        finally:
-            if transport.get_returncode() is not None:
-                _managed.discard(pid)
-            else:  # killed on cancel, not yet reaped by asyncio: keep reap_orphans off it a while
-                asyncio.get_running_loop().call_later(self.kill_grace + 5, _managed.discard, pid)
+        child = _spawn(argv, {**env, TOKEN_ENV: token}, cwd, sink, stdin)
+        return await self._supervise(child, token, timeout)
 
     async def _supervise(
         self,
-        transport: asyncio.SubprocessTransport,
-        protocol: _Protocol,
+        child: _Child,
         token: str,
         timeout: float | None,  # noqa: ASYNC109 (as in run)
     ) -> ProcessResult:
-        pid = transport.get_pid()
+        pid = child.pid
         timed_out = killed = False
         try:
             if timeout is None:
-                await protocol.exited  # cancelling it with us is harmless: nothing else waits
-            elif not (await asyncio.wait([protocol.exited], timeout=timeout))[0]:
+                await child.exited  # cancelling it with us is harmless: nothing else waits
+            elif not (await asyncio.wait([child.exited], timeout=timeout))[0]:
                 timed_out = killed = True
                 await self.kill_tree(pid, token)
             # The leader is gone; leftovers holding the pipes are killed after a short drain.
-            if not protocol.drained.done():
-                _done, pending = await asyncio.wait([protocol.drained], timeout=_DRAIN_GRACE)
+            if not child.drained.done():
+                _done, pending = await asyncio.wait([child.drained], timeout=_DRAIN_GRACE)
                 if pending:
                     killed = True
                     await self.kill_tree(pid, token)
                     _done, pending = await asyncio.wait(
-                        [protocol.drained], timeout=self.kill_grace + 1
+                        [child.drained], timeout=self.kill_grace + 1
                     )
                     if pending:
                         log.warning(
@@ -267,18 +224,17 @@ class ProcessSpawner:
                         )
         except asyncio.CancelledError:
             await asyncio.shield(self.kill_tree(pid, token))
-            with contextlib.suppress(ProcessLookupError):
-                transport.kill()
+            child.kill()  # reaped by its pidfd watch whenever it dies
             raise
         finally:
-            _close_pipes(transport)
-        # Resolves once asyncio's child watcher has reaped the leader (after a timeout's kill).
-        await protocol.exited
+            child.close_pipes()
+        # Resolves once the leader is reaped (after a timeout's kill).
+        await child.exited
         # Leftovers that hold no pipe (e.g. double-forked with output redirected); checked once
         # the leader is reaped, so that it does not count as a member of its group.
         if not killed and _may_have_leftovers(pid, token):
             await self.kill_tree(pid, token)
-        code = transport.get_returncode()
+        code = child.returncode
         if code is not None and code < 0:
             return ProcessResult(exit_code=None, timed_out=timed_out, signal=-code)
         return ProcessResult(exit_code=code, timed_out=timed_out)
@@ -310,99 +266,219 @@ class ProcessSpawner:
         reap_orphans()
 
 
-class _Protocol(asyncio.SubprocessProtocol):
-    """Feeds the child's output straight to the sink and tells when the leader has exited.
+class _FdWatch:
+    """One epoll set for the fds of every child, itself watched by the loop with one add_reader.
 
-    No StreamReaders or pump tasks: each chunk goes from the pipe's data callback to the sink
-    (whose write never blocks). `exited` resolves once the leader is reaped; `drained` once its
-    stdout and stderr are closed, which a leftover grandchild can put off forever.
+    Each child needs three fds watched (its two pipes and its pidfd): through loop.add_reader
+    each costs a selector key, a handle and Python-level bookkeeping to add and again to remove.
+    Here each is one epoll_ctl, and a turn of the loop dispatches every ready fd in one pass.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._epoll = select.epoll()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        loop.add_reader(self._epoll.fileno(), self._dispatch)
+
+    def add(self, fd: int, callback: Callable[[], None], events: int = select.EPOLLIN) -> None:
+        """Call callback (in the loop) whenever fd is ready for events, until remove(fd)."""
+        self._epoll.register(fd, events)
+        self._callbacks[fd] = callback
+
+    def remove(self, fd: int) -> None:
+        """Stop watching fd (before closing it)."""
+        if self._callbacks.pop(fd, None) is not None:
+            self._epoll.unregister(fd)
+
+    def _dispatch(self) -> None:
+        for fd, _events in self._epoll.poll(0):
+            callback = self._callbacks.get(fd)
+            if callback is not None:
+                try:
+                    callback()
+                except Exception:  # one child's trouble must not stop the others' dispatch
+                    log.exception("fd %d: watch callback failed", fd)
+
+    def close(self) -> None:
+        """Drop the set (its loop is closed or gone)."""
+        self._callbacks.clear()
+        self._epoll.close()
+
+
+_watch: _FdWatch | None = None
+
+
+def _fd_watch() -> _FdWatch:
+    """The watch of the running loop (a new loop, e.g. in tests, gets a new one)."""
+    global _watch
+    loop = asyncio.get_running_loop()
+    if _watch is None or _watch.loop is not loop:
+        if _watch is not None and _watch.loop.is_closed():
+            _watch.close()
+        _watch = _FdWatch(loop)
+    return _watch
+
+
+class _Child:
+    """A started child: its output fed to the sink, its exit reaped through a pidfd.
+
+    No asyncio transports, protocols or pump tasks: the pipes and the pidfd are watched with
+    add_reader, so when a child ends, its EOFs and its exit are usually handled in one turn of
+    the loop and the waiting task wakes once. `exited` resolves once the leader is reaped;
+    `drained` once its stdout and stderr are closed, which a leftover grandchild can put off
+    forever.
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, sink: OutputSink, stdin: bytes | None
+        self,
+        proc: subprocess.Popen[bytes],
+        outputs: Mapping[int, OutputStream],
+        stdin: tuple[int, bytes] | None,
+        sink: OutputSink,
     ) -> None:
+        loop = asyncio.get_running_loop()
+        self._watch = watch = _fd_watch()
+        self._proc = proc
+        self.pid = proc.pid
+        self.returncode: int | None = None
         self._sink = sink
-        self._stdin = stdin
-        self._open = {1, 2}
-        self._transport: asyncio.SubprocessTransport | None = None
+        self._outputs = dict(outputs)
         self.exited: asyncio.Future[None] = loop.create_future()
         self.drained: asyncio.Future[None] = loop.create_future()
+        # The leader is ours until reaped here (reap_orphans leaves it alone), so its pid cannot
+        # be reused before the pidfd is open.
+        self._pidfd = os.pidfd_open(self.pid)
+        watch.add(self._pidfd, self._on_exit)
+        for fd in self._outputs:
+            os.set_blocking(fd, False)
+            watch.add(fd, functools.partial(self._on_output, fd))
+        self._stdin: tuple[int, memoryview] | None = None
+        self._stdin_watched = False
+        if stdin is not None:
+            fd, data = stdin
+            os.set_blocking(fd, False)
+            self._stdin = (fd, memoryview(data))
+            self._on_writable()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self._transport = transport
-        if self._stdin is not None:
-            pipe = transport.get_pipe_transport(0)
-            if pipe is not None:
-                assert isinstance(pipe, asyncio.WriteTransport)
-                # close() sends what is buffered first; a child that exits without reading
-                # merely loses the rest (the broken pipe closes it).
-                pipe.write(self._stdin)
-                pipe.close()
-            self._stdin = None
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        stream = OutputStream.STDOUT if fd == 1 else OutputStream.STDERR
+    def _on_output(self, fd: int) -> None:
         try:
-            self._sink.write(stream, data)
+            data = os.read(fd, _READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_output(fd)
+            return
+        try:
+            self._sink.write(self._outputs[fd], data)
         except Exception:  # keep reading: a stalled pipe would block the child
-            log.exception("pid %s: output sink failed", self._pid())
+            log.exception("pid %d: output sink failed", self.pid)
 
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        self._open.discard(fd)
-        if not self._open and not self.drained.done():
+    def _close_output(self, fd: int) -> None:
+        if self._outputs.pop(fd, None) is None:
+            return
+        self._watch.remove(fd)
+        os.close(fd)
+        if not self._outputs and not self.drained.done():
             self.drained.set_result(None)
 
-    def process_exited(self) -> None:
+    def _on_writable(self) -> None:
+        """Feed stdin without blocking; close it once written (or once the child stops reading)."""
+        if self._stdin is None:
+            return
+        fd, rest = self._stdin
+        try:
+            while rest:
+                rest = rest[os.write(fd, rest) :]
+        except BlockingIOError:
+            if not self._stdin_watched:
+                self._watch.add(fd, self._on_writable, select.EPOLLOUT)
+                self._stdin_watched = True
+            self._stdin = (fd, rest)
+            return
+        except OSError:  # the child exited without reading it all: it loses the rest
+            pass
+        self._close_stdin()
+
+    def _close_stdin(self) -> None:
+        if self._stdin is not None:
+            fd = self._stdin[0]
+            self._stdin = None
+            self._watch.remove(fd)
+            os.close(fd)
+
+    def _on_exit(self) -> None:
+        try:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by someone else: the status is lost
+            log.warning("pid %d was reaped by another waiter; its exit status is unknown", self.pid)
+            pid, status = self.pid, 255 << 8
+        if pid == 0:
+            return
+        self._watch.remove(self._pidfd)
+        os.close(self._pidfd)
+        self.returncode = self._proc.returncode = os.waitstatus_to_exitcode(status)
+        _managed.discard(self.pid)
         if not self.exited.done():
             self.exited.set_result(None)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        # The leader is reaped and every pipe closed: release the transport.
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+    def kill(self) -> None:
+        """SIGKILL the leader unless it has already been reaped."""
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
 
-    def _pid(self) -> int | None:
-        return None if self._transport is None else self._transport.get_pid()
+    def close_pipes(self) -> None:
+        """Close our ends of the child's pipes, which an escaped process may still hold open."""
+        self._close_stdin()
+        for fd in list(self._outputs):
+            self._close_output(fd)
 
 
-async def _spawn(
+def _spawn(
     argv: Sequence[str],
     env: Mapping[str, str],
     cwd: str | None,
     sink: OutputSink,
     stdin: bytes | None,
-) -> tuple[asyncio.SubprocessTransport, _Protocol]:
-    """Start argv in a new session and register it in `_managed` before any reap can run.
+) -> _Child:
+    """Start argv in a new session and register it in `_managed`.
 
-    The protocol feeds its output to sink and stdin (if any) to it.
+    Nothing awaits between the fork and the registration, so reap_orphans (a loop callback)
+    cannot reap the new child first.
     """
-    global _spawning
-    loop = asyncio.get_running_loop()
-    _spawning += 1
+    ours: list[int] = []  # our ends of the pipes
+    theirs: list[int] = []  # the child's ends, closed here once it has them
     try:
-        transport, protocol = await loop.subprocess_exec(
-            lambda: _Protocol(loop, sink, stdin),
-            *argv,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        out_r, out_w = os.pipe()
+        ours.append(out_r)
+        theirs.append(out_w)
+        err_r, err_w = os.pipe()
+        ours.append(err_r)
+        theirs.append(err_w)
+        child_stdin: int = subprocess.DEVNULL
+        feed = None
+        if stdin is not None:
+            in_r, in_w = os.pipe()
+            ours.append(in_w)
+            theirs.append(in_r)
+            child_stdin, feed = in_r, (in_w, stdin)
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=child_stdin,
+            stdout=out_w,
+            stderr=err_w,
             env=env,
             cwd=cwd,
             start_new_session=True,
         )
-        _managed.add(transport.get_pid())
+    except BaseException:
+        for fd in ours:
+            os.close(fd)
+        raise
     finally:
-        _spawning -= 1
-        if _reap_deferred and not _spawning:
-            reap_orphans()
-    return transport, protocol
-
-
-def _close_pipes(transport: asyncio.SubprocessTransport) -> None:
-    """Close our ends of the child's pipes, which an escaped process may still hold open."""
-    for fd in (0, 1, 2):
-        pipe = transport.get_pipe_transport(fd)
-        if pipe is not None:
-            pipe.close()
+        for fd in theirs:
+            os.close(fd)
+    _managed.add(proc.pid)
+    return _Child(proc, {out_r: OutputStream.STDOUT, err_r: OutputStream.STDERR}, feed, sink)

@@ -265,3 +265,46 @@ async def test_a_handler_that_raises_fails_its_task(
     assert run.state is RunState.FAILED
     assert states(run) == {"bad": "failed", "next": "skipped"}
     assert task_of(run, "bad").error == error
+
+
+async def test_a_task_change_is_published_only_once_the_store_has_committed_it(
+    tmp_path: Path,
+) -> None:
+    """The engine does not wait for a task change to be committed before going on (the task
+    may start meanwhile), but nobody hears of the change before the store says it is stored."""
+    async with step_engine(tmp_path) as (engine, journal):
+        store: Any = engine.store
+        queue = store.queue_task_update
+        held: list[asyncio.Future[None]] = []  # what the engine is told: resolved by this test
+
+        def held_queue(*args: Any, **kwargs: Any) -> asyncio.Future[None]:
+            queue(*args, **kwargs)  # really queued (and committed) as usual
+            told: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            held.append(told)
+            return told
+
+        store.queue_task_update = held_queue
+        started = await engine.start(workflow(engine, step("only", hang=True)))
+        heard: list[TaskStateEvent] = []
+        arrived = asyncio.Event()
+
+        async def listen() -> None:
+            async for event in engine.bus.subscribe(started.id, output=False):
+                if isinstance(event.body, TaskStateEvent):
+                    heard.append(event.body)
+                    arrived.set()
+
+        listener = asyncio.create_task(listen())
+        await journal.wait_started("only")  # running, though the store has not said "stored"
+        assert len(held) == 1
+        assert heard == []
+        held[0].set_result(None)
+        async with asyncio.timeout(WAIT):
+            await arrived.wait()
+        assert [(e.task_id, e.state) for e in heard] == [("only", TaskState.RUNNING)]
+        store.queue_task_update = queue
+        run = await engine.cancel(started.id)
+        for told in held[1:]:
+            told.set_result(None)
+        listener.cancel()
+    assert run.state is RunState.CANCELLED

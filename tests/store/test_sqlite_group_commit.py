@@ -114,3 +114,36 @@ async def test_a_lone_update_is_committed_without_waiting_a_turn(
     with pytest.raises(StopIteration):  # finished at its first step: it never suspended
         coro.send(None)
     assert states_seen_by_another_connection(tmp_path / "db.sqlite", run.id) == {"t0": "running"}
+
+
+async def test_queued_updates_return_at_once_and_are_committed_together_in_call_order(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    run = await new_run(store, 2)
+    path = tmp_path / "db.sqlite"
+    running = store.queue_task_update(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    ended = store.queue_task_update(run.id, "t0", TaskUpdate(state=TaskState.SUCCEEDED))
+    other = store.queue_task_update(run.id, "t1", TaskUpdate(state=TaskState.RUNNING))
+    # Nothing is written before the turn ends: the caller went on at once.
+    assert not running.done()
+    assert states_seen_by_another_connection(path, run.id) == {"t0": "pending", "t1": "pending"}
+    async with asyncio.timeout(10):
+        await asyncio.gather(running, ended, other)
+    assert states_seen_by_another_connection(path, run.id) == {"t0": "succeeded", "t1": "running"}
+
+
+async def test_a_failing_queued_update_fails_only_its_own_future(store: SQLiteStore) -> None:
+    run = await new_run(store, 2)
+    good = store.queue_task_update(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    bad = store.queue_task_update(
+        run.id,
+        "t1",
+        TaskUpdate(state=TaskState.RUNNING, attempt=1.5j),  # type: ignore[arg-type]
+    )
+    async with asyncio.timeout(10):
+        results = await asyncio.gather(good, bad, return_exceptions=True)
+    assert results[0] is None
+    assert isinstance(results[1], sqlite3.Error)
+    got = await store.get_run(run.id)
+    assert got is not None
+    assert [t.state for t in got.tasks] == [TaskState.RUNNING, TaskState.PENDING]
