@@ -16,6 +16,7 @@ import dataclasses
 import enum
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -50,10 +51,41 @@ def dump_workflow(workflow: WorkflowDef) -> dict[str, Any]:
     return out
 
 
+# Canonical JSON of recently hashed or stored definitions, by hash: a run stores the body of
+# the definition it runs, which was usually just hashed (parsed) or run before.
+_CANONICAL: OrderedDict[str, str] = OrderedDict()
+_CANONICAL_KEEP = 64
+
+
 def definition_hash(workflow: WorkflowDef) -> str:
     """sha256 hex of the canonical JSON of `dump_workflow(workflow)`."""
-    text = json.dumps(dump_workflow(workflow), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    text = _canonical(workflow)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    _remember(digest, text)
+    return digest
+
+
+def canonical_json(workflow: WorkflowDef) -> str:
+    """The canonical JSON (sorted keys, compact) of a parsed workflow: what its hash is of."""
+    text = _CANONICAL.get(workflow.hash) if workflow.hash else None
+    if text is None:
+        text = _canonical(workflow)
+        if workflow.hash:
+            _remember(workflow.hash, text)
+    else:
+        _CANONICAL.move_to_end(workflow.hash)
+    return text
+
+
+def _canonical(workflow: WorkflowDef) -> str:
+    return json.dumps(dump_workflow(workflow), sort_keys=True, separators=(",", ":"))
+
+
+def _remember(digest: str, text: str) -> None:
+    _CANONICAL[digest] = text
+    _CANONICAL.move_to_end(digest)
+    while len(_CANONICAL) > _CANONICAL_KEEP:
+        _CANONICAL.popitem(last=False)
 
 
 def _variable(variable: VariableDef) -> Any:

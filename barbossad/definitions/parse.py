@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from barbossad.definitions.convert import Reader, describe, to_float, to_int, to_str
-from barbossad.definitions.dump import definition_hash, dump_workflow
+from barbossad.definitions.dump import canonical_json, definition_hash, dump_workflow
 from barbossad.definitions.loader import FieldPath, LoadedDocument, load_document
 from barbossad.definitions.model import ScheduleDef, VariableDef, WorkflowDef
 from barbossad.definitions.tasks import parse_tasks
@@ -28,6 +28,7 @@ from barbossad.scheduler.model import MAX_CATCH_UP_LIMIT, MisfirePolicy, Overlap
 from barbossad.tasks.base import TaskRegistry
 
 __all__ = [
+    "canonical_json",
     "definition_hash",
     "dump_workflow",
     "parse_workflow",

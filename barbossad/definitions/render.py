@@ -16,6 +16,7 @@ shell variable; rendering itself never can.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -159,6 +160,8 @@ def render_shell(text: str, values: Mapping[str, str]) -> RenderedShell:
 
 
 def _shell(text: str, values: Mapping[str, str], names: _EnvNames) -> str:
+    if "{{" not in text:  # no placeholder: nothing to lex
+        return text
     parts = []
     position = 0
     for placeholder, context in _contexts(text):
@@ -181,17 +184,24 @@ def render_spec(spec: Any, values: Mapping[str, str]) -> tuple[Any, dict[str, st
     return _render(spec, values, names, shell=False), names.env
 
 
+@functools.cache
+def _init_fields(spec_type: type) -> tuple[tuple[str, bool], ...]:
+    """(name, is a shell field) of each init field of a spec dataclass, read once per type."""
+    return tuple(
+        (f.name, bool(f.metadata.get("shell"))) for f in dataclasses.fields(spec_type) if f.init
+    )
+
+
 def _render(value: Any, values: Mapping[str, str], names: _EnvNames, *, shell: bool) -> Any:
     if isinstance(value, str):
         return _shell(value, values, names) if shell else render_text(value, values)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {}
-        for f in dataclasses.fields(value):
-            if f.init:
-                old = getattr(value, f.name)
-                new = _render(old, values, names, shell=bool(f.metadata.get("shell")))
-                if new is not old:
-                    changes[f.name] = new
+        for name, shell_field in _init_fields(type(value)):
+            old = getattr(value, name)
+            new = _render(old, values, names, shell=shell_field)
+            if new is not old:
+                changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value
     if isinstance(value, tuple | list):
         return type(value)(_render(v, values, names, shell=shell) for v in value)

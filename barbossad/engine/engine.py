@@ -22,6 +22,7 @@ from typing import Any
 from barbossad.catalog import TemplateCatalog
 from barbossad.definitions.model import WorkflowDef
 from barbossad.definitions.parse import (
+    canonical_json,
     dump_workflow,
     parse_workflow,
     resolve_parameters,
@@ -112,7 +113,8 @@ class WorkflowEngine:
             run_workflow=self._run_subworkflow,
         )
         self._drivers: dict[int, RunDriver] = {}
-        self._tasks: dict[int, asyncio.Task[RunState]] = {}
+        # Each run's driving task; its result is the run's final record (None if unreadable).
+        self._tasks: dict[int, asyncio.Task[RunRecord | None]] = {}
         self._hooks: list[CompletionHook] = []
         # Embedded use scans the templates directory on the first miss; the daemon scans and
         # watches it itself.
@@ -203,9 +205,7 @@ class WorkflowEngine:
             raise UnavailableError("barbossad is shutting down and accepts no new runs")
         values = resolve_parameters(workflow, dict(parameters or {}))
         name = key or workflow.name
-        await self.store.put_definition(
-            workflow.hash, name, json.dumps(dump_workflow(workflow), sort_keys=True)
-        )
+        await self.store.put_definition(workflow.hash, name, canonical_json(workflow))
         run = await self.store.create_run(
             workflow=name,
             trigger=trigger,
@@ -226,14 +226,15 @@ class WorkflowEngine:
         self._tasks[run.id] = task
         return run
 
-    async def _drive(self, driver: RunDriver) -> RunState:
+    async def _drive(self, driver: RunDriver) -> RunRecord | None:
         run_id = driver.run_id
         try:
-            state = await driver.execute()
+            await driver.execute()
         except Exception:
             log.exception("run %d: engine error", run_id)
-            state = RunState.FAILED
-            await self.store.set_run_state(run_id, state, error="internal error, see daemon log")
+            await self.store.set_run_state(
+                run_id, RunState.FAILED, error="internal error, see daemon log"
+            )
         finally:
             self._drivers.pop(run_id, None)
             self.bus.close(run_id)
@@ -247,7 +248,7 @@ class WorkflowEngine:
                 except Exception:
                     log.exception("run %d: completion hook %r failed", run_id, hook)
         self._tasks.pop(run_id, None)
-        return state
+        return record
 
     async def execute_workflow(
         self,
@@ -266,9 +267,9 @@ class WorkflowEngine:
     async def wait(self, run_id: int) -> RunRecord:
         """Wait for a run to end and return its final record."""
         task = self._tasks.get(run_id)
-        if task is not None:
-            await asyncio.shield(task)
-        record = await self.store.get_run(run_id)
+        record = await asyncio.shield(task) if task is not None else None
+        if record is None:  # ended before this call (or not this engine's): read it
+            record = await self.store.get_run(run_id)
         if record is None:
             raise NotFoundError(f"no run with id {run_id}")
         return record

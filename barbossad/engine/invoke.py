@@ -106,6 +106,8 @@ async def _call(attempt: Attempt, deps: EngineDeps, values: Mapping[str, str]) -
         return TaskResult(ok=False, error=f"working_directory {cwd!r} does not exist")
     # The spawner kills a timed-out process tree itself; this also bounds handlers that
     # do not spawn (HTTP calls, health checks) and is harmless when both fire.
+    if task.timeout is None:
+        return await handler.run(spec, ctx)
     try:
         async with asyncio.timeout(task.timeout) as scope:
             return await handler.run(spec, ctx)

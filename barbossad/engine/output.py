@@ -114,6 +114,8 @@ class OutputCapture:
 
     async def close(self) -> None:
         """Flush everything: the rest of the head, then the tail window (trimmed to its cap)."""
+        if not self.total_bytes:
+            return  # nothing was written: nothing pending, decoded or kept
         for stream, decoder in self._decoders.items():
             rest = decoder.decode(b"", final=True)
             if rest and self._bus.wants_output(self._run_id):

@@ -5,6 +5,7 @@ Multi-line values use a delimiter: a line `key<<EOF`, the value's lines, then `E
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def parse_outputs(text: str) -> dict[str, str]:
 
 def read_outputs(path: Path) -> dict[str, str]:
     """Read and parse an outputs file (at most 1 MiB of it); missing file means no outputs."""
+    if not os.access(path, os.F_OK):  # the usual case, answered without raising an exception
+        return {}
     try:
         with path.open("rb") as fh:
             data = fh.read(MAX_OUTPUTS_BYTES)

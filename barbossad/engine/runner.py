@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import shutil
+from collections import deque
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -62,14 +63,19 @@ class RunDriver:
                 self._dependents[d].append(t.id)
         self._waiting: dict[str, int] = {t.id: len(t.dependencies) for t in workflow.tasks}
         self._reused = dict(reused or {})
-        # Tasks in progress, by id. One asyncio task may run several in turn (see _run_tasks).
-        self._running: dict[str, asyncio.Task[None]] = {}
-        self._idle: asyncio.Future[None] | None = None  # resolved when nothing is running
+        # Ready tasks wait in _queue for one of at most _slots workers (asyncio tasks that run
+        # queued tasks one after another: a chain runs in one of them, no hand-off per link).
+        self._queue: deque[TaskDef] = deque()
+        self._slots = workflow.max_parallel or deps.default_max_parallel
+        self._workers: set[asyncio.Task[None]] = set()
+        # Failed tasks waiting out their retry delay, which holds no slot; and their next attempt.
+        self._retry_timers: dict[str, asyncio.TimerHandle] = {}
+        self._next_attempt: dict[str, int] = {}
+        self._idle: asyncio.Future[None] | None = None  # resolved when nothing is left to run
         # Queued task changes not yet committed and published; the run ends after them.
         self._unpublished = 0
         self._published: asyncio.Future[None] | None = None
         self._store_error: str | None = None
-        self._limit = asyncio.Semaphore(workflow.max_parallel or deps.default_max_parallel)
         self._stop_state: RunState | None = None
         self._scratch = deps.scratch_root / f"run-{run.id}"
 
@@ -82,8 +88,11 @@ class RunDriver:
         """Stop the run: running tasks are killed, pending ones never start."""
         if self._stop_state is None:
             self._stop_state = state
-        for task in self._running.values():
-            task.cancel()
+        for timer in self._retry_timers.values():
+            timer.cancel()
+        self._retry_timers.clear()
+        for worker in self._workers:
+            worker.cancel()
 
     async def execute(self) -> RunState:
         """Run the workflow to its end and return the final state (already stored)."""
@@ -131,16 +140,15 @@ class RunDriver:
         for task in roots:
             if self._ready(task):
                 self._advance(task.id)
-        if self._running:
+        if self._workers or self._retry_timers:
             self._idle = asyncio.get_running_loop().create_future()
             await self._idle
         await self._drain()
 
     async def _drain(self) -> None:
         """After a stop: wait for running tasks, then close out every task that never started."""
-        if self._running:
-            await asyncio.gather(*set(self._running.values()), return_exceptions=True)
-            self._running.clear()
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
         stop = self._stop_state
         if stop is None:
             return
@@ -153,14 +161,11 @@ class RunDriver:
             if not state.finished:
                 self._set(task_id, final, finished_at=_now(), error=f"run {stop.value}")
 
-    def _advance(self, task_id: str, *, hand_back: bool = False) -> TaskDef | None:
+    def _advance(self, task_id: str) -> None:
         """task_id has ended: ready its dependents, and theirs when those end at once.
 
-        With hand_back, the first dependent to start is returned for the caller to run in its
-        own asyncio task (a chain then runs in one task, no hand-off per link); the others start
-        in new ones. Iterative, so a long chain of reused or skipped tasks needs no deep stack.
+        Iterative, so a long chain of reused or skipped tasks needs no deep stack.
         """
-        handed: TaskDef | None = None
         ended = [task_id]
         while ended:
             done = ended.pop()
@@ -170,24 +175,11 @@ class RunDriver:
             )
             for dependent in self._dependents[done]:
                 self._waiting[dependent] -= 1
-                if self._waiting[dependent] != 0:
-                    continue
-                if hand_back and handed is None and self._startable(self._tasks[dependent]):
-                    handed = self._tasks[dependent]
-                elif self._ready(self._tasks[dependent]):
+                if self._waiting[dependent] == 0 and self._ready(self._tasks[dependent]):
                     ended.append(dependent)
-        return handed
-
-    def _startable(self, task: TaskDef) -> bool:
-        """Whether _ready would start task (rather than reuse it, skip it, or leave it)."""
-        if self._stop_state is not None or task.id in self._reused:
-            return False
-        deps_ok = all(dependency_ok(self._tasks[d], self._states[d]) for d in task.dependencies)
-        upstream_failed = any(self._failed_flag.get(d, False) for d in task.dependencies)
-        return decide(task, deps_ok, upstream_failed) is not Decision.SKIP
 
     def _ready(self, task: TaskDef) -> bool:
-        """All dependencies of task have ended: start it, reuse it, or skip it.
+        """All dependencies of task have ended: queue it to run, reuse it, or skip it.
 
         Returns True when it ended at once (reused or skipped): its dependents are then due.
         """
@@ -213,33 +205,43 @@ class RunDriver:
             why = "a dependency did not succeed" if not deps_ok else "no upstream failure"
             self._set(task.id, TaskState.SKIPPED, finished_at=_now(), error=f"skipped: {why}")
             return True
-        self._running[task.id] = asyncio.create_task(self._run_tasks(task), name=task.id)
+        self._enqueue(task)
         return False
 
-    async def _run_tasks(self, task: TaskDef) -> None:
-        """Run task, then each dependent it hands back, until none is; then maybe end the run."""
-        me = asyncio.current_task()
-        assert me is not None
-        current: TaskDef | None = task
+    def _enqueue(self, task: TaskDef) -> None:
+        """Queue task to run, starting a worker for it while the run has a free slot."""
+        self._queue.append(task)
+        if len(self._workers) < self._slots:
+            worker = asyncio.create_task(self._work(), name=f"run {self.run.id} worker")
+            self._workers.add(worker)
+
+    async def _work(self) -> None:
+        """Run queued tasks one after another until none is left (or the run stops)."""
         try:
-            while current is not None:
-                await self._run_task(current)
-                following = self._advance(current.id, hand_back=True)
-                del self._running[current.id]
-                if following is not None:
-                    self._running[following.id] = me
-                current = following
-        except asyncio.CancelledError:
-            if current is not None:
-                self._running.pop(current.id, None)
-            raise
-        except Exception:  # a bug: the tasks it left pending are closed out as never started
-            if current is not None:
-                self._running.pop(current.id, None)
+            while self._queue and self._stop_state is None:
+                task = self._queue.popleft()
+                if await self._run_task(task):
+                    self._advance(task.id)  # queues its dependents, which this worker may take
+        except Exception:  # a bug: tasks it left pending are closed out as never started
             log.exception("run %d: driver error", self.run.id)
         finally:
-            if not self._running and self._idle is not None and not self._idle.done():
-                self._idle.set_result(None)
+            worker = asyncio.current_task()
+            assert worker is not None
+            self._workers.discard(worker)
+            self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        if self._workers or self._retry_timers:
+            return
+        if self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+
+    def _retry_due(self, task: TaskDef) -> None:
+        """A retry delay is over: the task queues for a slot again."""
+        del self._retry_timers[task.id]
+        if self._stop_state is None:
+            self._enqueue(task)
+        self._maybe_idle()
 
     def _set(
         self,
@@ -294,9 +296,10 @@ class RunDriver:
         self._values[f"{prefix}exit_code"] = "" if exit_code is None else str(exit_code)
         self._values[f"{prefix}stdout"] = stdout
 
-    async def _run_task(self, task: TaskDef) -> None:
+    async def _run_task(self, task: TaskDef) -> bool:
+        """Run the task's attempts from its next one; False when it now waits to retry."""
         try:
-            await self._attempts(task)
+            return await self._attempts(task)
         except asyncio.CancelledError:
             if self._states[task.id] is TaskState.PENDING:
                 raise  # never started (waiting for a slot): _drain closes it out
@@ -314,18 +317,25 @@ class RunDriver:
             with contextlib.suppress(Exception):
                 error = "internal error, see daemon log"
                 self._end_attempt(task, TaskState.FAILED, None, error)
+            return True
 
-    async def _attempts(self, task: TaskDef) -> None:
+    async def _attempts(self, task: TaskDef) -> bool:
         attempts = max(1, task.retry.attempts)
-        for attempt in range(1, attempts + 1):
-            if attempt > 1:  # the wait before a retry holds no slot that other tasks could use
-                await asyncio.sleep(task.retry.delay_before(attempt))
-            async with self._limit, self.deps.global_limit:
+        attempt = self._next_attempt.pop(task.id, 1)
+        while True:
+            async with self.deps.global_limit:
                 if self._stop_state is not None:
-                    return
+                    return True
                 result = await self._attempt(task, attempt, last=attempt == attempts)
             if result.ok or attempt == attempts:
-                return
+                return True
+            attempt += 1
+            delay = task.retry.delay_before(attempt)
+            if delay > 0:  # the wait holds no slot: the task queues again when it is over
+                self._next_attempt[task.id] = attempt
+                loop = asyncio.get_running_loop()
+                self._retry_timers[task.id] = loop.call_later(delay, self._retry_due, task)
+                return False
 
     async def _attempt(self, task: TaskDef, attempt: int, *, last: bool) -> TaskResult:
         record = self._records[task.id]

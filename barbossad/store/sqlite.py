@@ -373,32 +373,51 @@ def _task_write(
     run_id: int, task_id: str, update: TaskUpdate, attempt: TaskRunRecord | None
 ) -> Callable[[sqlite3.Connection], None] | None:
     """The statements of one task update, values read now; None when it changes nothing."""
-    sets: list[str] = []
-    values: list[object] = []
-    for name in ("state", "attempt", "exit_code", "error", "output_truncated", "reused"):
-        value = getattr(update, name)
-        if value is not None:
-            sets.append(f"{name}=?")
-            values.append(value.value if isinstance(value, TaskState) else value)
-    for name in ("started_at", "finished_at"):
-        value = getattr(update, name)
-        if value is not None:
-            sets.append(f"{name}=?")
-            values.append(_ts(value))
-    if update.outputs is not None:
-        sets.append("outputs=?")
-        values.append(json.dumps(dict(update.outputs), sort_keys=True))
-    if update.exit_code is None and update.state is TaskState.RUNNING:
-        sets.append("exit_code=NULL")
+    sets, values = _task_columns(update)
     if not sets and attempt is None:
         return None
     attempt_row = None if attempt is None else _attempt_row(run_id, attempt)
-    statement = f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?"
+    statement = _UPDATE_TASK.get(tuple(sets))
+    if statement is None:
+        statement = _UPDATE_TASK[tuple(sets)] = (
+            f"UPDATE task_runs SET {', '.join(sets)} WHERE run_id=? AND task_id=?"
+        )
+    values += (run_id, task_id)
 
     def write(db: sqlite3.Connection) -> None:
         if sets:
-            db.execute(statement, (*values, run_id, task_id))
+            db.execute(statement, values)
         if attempt_row is not None:
             db.execute(_UPSERT_ATTEMPT, attempt_row)
 
     return write
+
+
+# The UPDATE statement for each combination of changed columns (a handful occur).
+_UPDATE_TASK: dict[tuple[str, ...], str] = {}
+
+
+def _task_columns(update: TaskUpdate) -> tuple[list[str], list[object]]:
+    """The `column=?` assignments of a task update and their values."""
+    sets: list[str] = []
+    values: list[object] = []
+    if update.state is not None:
+        sets.append("state=?")
+        values.append(update.state.value)
+    for name in ("attempt", "exit_code", "error", "output_truncated", "reused"):
+        value = getattr(update, name)
+        if value is not None:
+            sets.append(f"{name}=?")
+            values.append(value)
+    if update.started_at is not None:
+        sets.append("started_at=?")
+        values.append(update.started_at.timestamp())
+    if update.finished_at is not None:
+        sets.append("finished_at=?")
+        values.append(update.finished_at.timestamp())
+    if update.outputs is not None:
+        sets.append("outputs=?")
+        values.append(json.dumps(dict(update.outputs), sort_keys=True) if update.outputs else "{}")
+    if update.exit_code is None and update.state is TaskState.RUNNING:
+        sets.append("exit_code=NULL")
+    return sets, values

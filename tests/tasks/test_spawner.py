@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from harness import pids_with_marker
@@ -174,3 +175,58 @@ async def test_a_subreaper_kills_a_double_forked_leftover_that_closed_the_pipes(
     finally:
         for pid in pids_with_marker(f"sleep {marker}"):
             os.kill(pid, signal.SIGKILL)
+
+
+async def test_a_task_inherits_no_descriptor_but_its_stdio(tmp_path: object) -> None:
+    # An inheritable descriptor, as one left open by whoever started the daemon would be.
+    leaked = os.open(os.devnull, os.O_RDONLY)
+    os.set_inheritable(leaked, True)
+    try:
+        spawner = ProcessSpawner()  # seals what is open when the engine makes it
+        for cwd in (None, "/"):  # both ways of starting (posix_spawn; Popen for a directory)
+            sink = Collect()
+            result = await spawner.run(
+                ["bash", "-c", "ls /proc/$$/fd; true"],  # the shell's own descriptors
+                env=dict(os.environ),
+                cwd=cwd,
+                sink=sink,
+                timeout=10,
+            )
+            assert result.exit_code == 0
+            assert bytes(sink.data[OutputStream.STDOUT]).split() == [b"0", b"1", b"2"]
+    finally:
+        os.close(leaked)
+
+
+async def test_programs_are_found_on_the_tasks_own_path(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tool = bin_dir / "only-here"
+    tool.write_text('#!/bin/sh\necho found "$1"\n')
+    tool.chmod(0o755)
+    sink = Collect()
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    result = await ProcessSpawner().run(
+        ["only-here", "-x"], env=env, cwd=None, sink=sink, timeout=10
+    )
+    assert result.exit_code == 0
+    assert bytes(sink.data[OutputStream.STDOUT]) == b"found -x\n"
+    with pytest.raises(FileNotFoundError, match="only-here"):
+        await ProcessSpawner().run(
+            ["only-here"], env=dict(os.environ), cwd=None, sink=Collect(), timeout=10
+        )
+
+
+async def test_a_task_gets_the_default_sigpipe(tmp_path: Path) -> None:
+    # Python ignores SIGPIPE; a task must not inherit that, or `yes | head` would never end
+    # by the signal and report write errors instead.
+    sink = Collect()
+    result = await ProcessSpawner().run(
+        ["bash", "-c", "yes | head -n 1; echo ${PIPESTATUS[0]}"],
+        env=dict(os.environ),
+        cwd=None,
+        sink=sink,
+        timeout=10,
+    )
+    assert result.exit_code == 0
+    assert bytes(sink.data[OutputStream.STDOUT]) == b"y\n141\n"  # 128 + SIGPIPE

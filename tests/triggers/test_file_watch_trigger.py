@@ -130,3 +130,25 @@ async def test_missing_directory_is_not_watched(
 )
 def test_net_change_of_a_burst(changes: list[str], net: str) -> None:
     assert net_change([FileChange(c) for c in changes]) is FileChange(net)
+
+
+async def test_a_triggered_task_does_not_inherit_the_watchers_inotify_descriptor(
+    engine: WorkflowEngine, service: TriggerService, finished: FinishedRuns, tmp_path: Path
+) -> None:
+    # watchdog opens its inotify descriptor without close-on-exec, after the engine started.
+    flag = tmp_path / "go.flag"
+    write_template(
+        engine,
+        "fds",
+        f"""
+        name: fds
+        triggers:
+          - file_watch: {{path: {flag}, events: [created], debounce: 0.1}}
+        tasks:
+          - {{id: list, type: shell_command, command: "ls /proc/$$/fd; true"}}
+        """,
+    )
+    flag.write_text("now")
+    run = await finished.wait_for(lambda r: r.workflow == "fds")
+    assert run.state is RunState.SUCCEEDED
+    assert (await output_of(engine, run.id)).split() == ["0", "1", "2"]
