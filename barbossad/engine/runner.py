@@ -68,6 +68,7 @@ class RunDriver:
         self._queue: deque[TaskDef] = deque()
         self._slots = workflow.max_parallel or deps.default_max_parallel
         self._workers: set[asyncio.Task[None]] = set()
+        self._takers = 0  # workers about to take from the queue (see _enqueue)
         # Failed tasks waiting out their retry delay, which holds no slot; and their next attempt.
         self._retry_timers: dict[str, asyncio.TimerHandle] = {}
         self._next_attempt: dict[str, int] = {}
@@ -211,7 +212,8 @@ class RunDriver:
     def _enqueue(self, task: TaskDef) -> None:
         """Queue task to run, starting a worker for it while the run has a free slot."""
         self._queue.append(task)
-        if len(self._workers) < self._slots:
+        # A worker that just finished a task takes the first task it readied itself.
+        if len(self._workers) < self._slots and len(self._queue) > self._takers:
             worker = asyncio.create_task(self._work(), name=f"run {self.run.id} worker")
             self._workers.add(worker)
 
@@ -221,7 +223,11 @@ class RunDriver:
             while self._queue and self._stop_state is None:
                 task = self._queue.popleft()
                 if await self._run_task(task):
-                    self._advance(task.id)  # queues its dependents, which this worker may take
+                    self._takers += 1  # this worker goes on with what the queue holds
+                    try:
+                        self._advance(task.id)
+                    finally:
+                        self._takers -= 1
         except Exception:  # a bug: tasks it left pending are closed out as never started
             log.exception("run %d: driver error", self.run.id)
         finally:

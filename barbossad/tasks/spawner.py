@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import itertools
 import logging
 import os
 import select
@@ -43,6 +44,10 @@ TOKEN_ENV = "BARBOSSA_TASK_TOKEN"
 # After the leader exits, how long its pipes may stay open (held by a leftover child) before
 # the leftovers are killed.
 _DRAIN_GRACE = 0.5
+
+# Task tokens: a random prefix per process (unguessable by tasks), then a serial number.
+_TOKEN_PREFIX = os.urandom(12).hex() + "-"
+_token_serial = itertools.count(1)
 
 # Bytes read from a child's pipe at a time.
 _READ_SIZE = 256 * 1024
@@ -195,7 +200,7 @@ class ProcessSpawner:
         stdin: bytes | None = None,
     ) -> ProcessResult:
         """Run argv to completion; see `barbossad.tasks.base.Spawner`."""
-        token = os.urandom(16).hex()  # as unique as uuid4, for less work
+        token = f"{_TOKEN_PREFIX}{next(_token_serial)}"
         child = _spawn(argv, {**env, TOKEN_ENV: token}, cwd, sink, stdin)
         return await self._supervise(child, token, timeout)
 
@@ -291,10 +296,14 @@ class _FdWatch:
         self._epoll.register(fd, events)
         self._callbacks[fd] = callback
 
-    def remove(self, fd: int) -> None:
-        """Stop watching fd (before closing it)."""
-        if self._callbacks.pop(fd, None) is not None:
-            self._epoll.unregister(fd)
+    def close(self, fd: int) -> None:
+        """Stop watching fd and close it.
+
+        Closing takes it out of the epoll set: we hold the only descriptor of each watched file
+        (children get the other ends of the pipes, never ours), so no unregister call is needed.
+        """
+        self._callbacks.pop(fd, None)
+        os.close(fd)
 
     def _dispatch(self) -> None:
         for fd, _events in self._epoll.poll(0):
@@ -305,7 +314,7 @@ class _FdWatch:
                 except Exception:  # one child's trouble must not stop the others' dispatch
                     log.exception("fd %d: watch callback failed", fd)
 
-    def close(self) -> None:
+    def close_set(self) -> None:
         """Drop the set (its loop is closed or gone)."""
         self._callbacks.clear()
         self._epoll.close()
@@ -320,7 +329,7 @@ def _fd_watch() -> _FdWatch:
     loop = asyncio.get_running_loop()
     if _watch is None or _watch.loop is not loop:
         if _watch is not None and _watch.loop.is_closed():
-            _watch.close()
+            _watch.close_set()
         _watch = _FdWatch(loop)
     return _watch
 
@@ -355,8 +364,7 @@ class _Child:
         # be reused before the pidfd is open.
         self._pidfd = os.pidfd_open(self.pid)
         watch.add(self._pidfd, self._on_exit)
-        for fd in self._outputs:
-            os.set_blocking(fd, False)
+        for fd in self._outputs:  # read only when epoll says readable: no need for O_NONBLOCK
             watch.add(fd, functools.partial(self._on_output, fd))
         self._stdin: tuple[int, memoryview] | None = None
         self._stdin_watched = False
@@ -384,8 +392,7 @@ class _Child:
     def _close_output(self, fd: int) -> None:
         if self._outputs.pop(fd, None) is None:
             return
-        self._watch.remove(fd)
-        os.close(fd)
+        self._watch.close(fd)
         if not self._outputs and not self.drained.done():
             self.drained.set_result(None)
 
@@ -411,8 +418,7 @@ class _Child:
         if self._stdin is not None:
             fd = self._stdin[0]
             self._stdin = None
-            self._watch.remove(fd)
-            os.close(fd)
+            self._watch.close(fd)
 
     def _on_exit(self) -> None:
         try:
@@ -422,8 +428,7 @@ class _Child:
             pid, status = self.pid, 255 << 8
         if pid == 0:
             return
-        self._watch.remove(self._pidfd)
-        os.close(self._pidfd)
+        self._watch.close(self._pidfd)
         self.returncode = self._proc.returncode = os.waitstatus_to_exitcode(status)
         _managed.discard(self.pid)
         if not self.exited.done():
