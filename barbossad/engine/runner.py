@@ -115,6 +115,7 @@ class RunDriver:
         if self._unpublished:
             # Every task change is committed and published before the run's end is.
             self._published = asyncio.get_running_loop().create_future()
+            store.commit_queued()
             await self._published
         state, error = self._final()
         await store.set_run_state(self.run.id, state, error=error)

@@ -4,12 +4,14 @@ Each store method is one transaction, committed before it returns, so a state ch
 before anyone is told about it. Task updates, the engine's hot path, are group-committed. Awaited
 ones adaptively: the first in a turn of the event loop commits at once; those issued after it in
 the same turn share one transaction, committed on the next turn (each caller resumes only after
-that COMMIT). Queued ones (`_queue`) do not hold their caller up: they join the turn's shared
-commit and a future tells when it is done, so the engine can start a process while the change
-that says so is being committed, and publishes the change only once committed. Any other write
-commits the queued ones first, so writes reach the database in the order they were issued.
-synchronous=NORMAL in WAL mode survives a crash of the daemon (kill -9)
-without loss; a power cut may lose the last transactions but never corrupts the file.
+that COMMIT). Queued ones (`_queue`) do not hold their caller up: they share one commit at most
+COMMIT_DELAY later (sooner if any other write, or commit_queued(), comes first), and a future
+tells when it is done. The engine starts a process while the change that says so waits for its
+commit, and publishes a change only once committed. Writes reach the database in the order they
+were issued. synchronous=NORMAL in WAL mode survives a crash of the daemon (kill -9) without
+losing a commit; a power cut may lose the last transactions but never corrupts the file. Queued
+task changes not yet committed when the daemon dies are lost: nobody was told of them, and
+recovery marks their run interrupted.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from barbossad.errors import StoreError
 from barbossad.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
+
+# At most this long between a queued write and its commit: one commit then serves every task
+# change of a few milliseconds (the commit, not the statements, is most of a write's cost).
+COMMIT_DELAY = 0.01
 
 
 def to_stored(value: datetime | None) -> float | None:
@@ -50,6 +56,8 @@ class SQLiteConnection:
         self._db.row_factory = sqlite3.Row
         # Group commit: queued writes and the futures their callers wait on (see _flush).
         self._queued: list[tuple[Callable[[sqlite3.Connection], None], asyncio.Future[None]]] = []
+        # The commit of queued (not awaited) writes, due within COMMIT_DELAY.
+        self._delayed: asyncio.TimerHandle | None = None
         # True from a grouped write's immediate commit until the end of that loop turn: later
         # writes in the turn are queued for one shared commit (see _grouped).
         self._turn_busy = False
@@ -98,7 +106,7 @@ class SQLiteConnection:
             with self._tx() as db:  # raises to this caller only
                 write(db)
             return
-        done = self._queue(write)
+        done = self._enqueue(write)  # committed by the _end_turn scheduled above
         try:
             await asyncio.shield(done)
         except asyncio.CancelledError:
@@ -107,15 +115,27 @@ class SQLiteConnection:
             await done
             raise
 
-    def _queue(self, write: Callable[[sqlite3.Connection], None]) -> asyncio.Future[None]:
-        """Queue write for the commit at the end of this loop turn; its future tells the outcome."""
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
+    def _enqueue(self, write: Callable[[sqlite3.Connection], None]) -> asyncio.Future[None]:
+        done = asyncio.get_running_loop().create_future()
         self._queued.append((write, done))
-        if not self._turn_busy:
-            self._turn_busy = True
-            loop.call_soon(self._end_turn)
         return done
+
+    def _queue(self, write: Callable[[sqlite3.Connection], None]) -> asyncio.Future[None]:
+        """Queue write for a shared commit within COMMIT_DELAY; its future tells the outcome.
+
+        Any other write, and commit_queued(), commit it sooner.
+        """
+        done = self._enqueue(write)
+        if self._delayed is None:
+            self._delayed = asyncio.get_running_loop().call_later(COMMIT_DELAY, self.commit_queued)
+        return done
+
+    def commit_queued(self) -> None:
+        """Commit the queued writes now (their callers are waiting for the outcome)."""
+        if self._delayed is not None:
+            self._delayed.cancel()
+            self._delayed = None
+        self._flush()
 
     def _end_turn(self) -> None:
         """Commit what was queued during the turn of an immediate commit."""
@@ -163,7 +183,7 @@ class SQLiteConnection:
 
     async def close(self) -> None:
         """Commit queued writes, checkpoint and close."""
-        self._flush()
+        self.commit_queued()
         try:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:

@@ -147,3 +147,14 @@ async def test_a_failing_queued_update_fails_only_its_own_future(store: SQLiteSt
     got = await store.get_run(run.id)
     assert got is not None
     assert [t.state for t in got.tasks] == [TaskState.RUNNING, TaskState.PENDING]
+
+
+async def test_commit_queued_commits_at_once_what_would_wait_for_the_delay(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    run = await new_run(store, 1)
+    queued = store.queue_task_update(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    assert states_seen_by_another_connection(tmp_path / "db.sqlite", run.id) == {"t0": "pending"}
+    store.commit_queued()
+    assert queued.done() and queued.exception() is None
+    assert states_seen_by_another_connection(tmp_path / "db.sqlite", run.id) == {"t0": "running"}
