@@ -9,10 +9,7 @@ to re-examine. So the emitter here sets that delay to zero, and reports unpaired
 
 Both tweaks reach into watchdog internals, guarded: if a watchdog release moves them, hot reload
 still works, with the old half-second stall after a move out of the directory. The emitter also
-tells the watcher when the kernel's inotify queue overflowed (events were lost: rescan). Every
-emitter made here (the file-watch triggers' too, `make_sealed_observer`) sets close-on-exec on
-its inotify descriptor, which watchdog opens without it, so that tasks do not inherit it (see
-barbossad.fds).
+tells the watcher when the kernel's inotify queue overflowed (events were lost: rescan).
 """
 
 from __future__ import annotations
@@ -23,8 +20,6 @@ from typing import Any
 
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
-
-from barbossad.fds import seal_inherited_fds
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +41,6 @@ def make_observer(on_overflow: Callable[[], None]) -> BaseObserver:
 
         def on_thread_start(self) -> None:
             super().on_thread_start()
-            seal_inherited_fds()  # watchdog opens its inotify descriptor without close-on-exec
             _tune(self, on_overflow)
 
     try:
@@ -64,26 +58,6 @@ def make_observer(on_overflow: Callable[[], None]) -> BaseObserver:
         log.debug(
             "watchdog internals changed: moves out of the directory may stall events for 0.5s"
         )
-    return observer
-
-
-def make_sealed_observer() -> BaseObserver:
-    """watchdog's default observer, its inotify descriptors kept from task processes."""
-    try:
-        from watchdog.observers.inotify import InotifyEmitter, InotifyObserver
-    except ImportError:  # not Linux
-        return PollingObserver(timeout=POLL_INTERVAL)
-
-    class SealedEmitter(InotifyEmitter):
-        def on_thread_start(self) -> None:
-            super().on_thread_start()
-            seal_inherited_fds()
-
-    observer = InotifyObserver()
-    if hasattr(observer, "_emitter_class"):
-        observer._emitter_class = SealedEmitter
-    else:
-        log.warning("watchdog internals changed: tasks may inherit inotify descriptors")
     return observer
 
 

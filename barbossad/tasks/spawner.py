@@ -13,11 +13,21 @@ daemon is a child subreaper, one of our adopted children (not a task leader) car
 token -- a double-forked process reparents to us. Limit: when not a subreaper (embedded use), a
 process that left the group *and* closed the task's pipes is not looked for at a normal exit;
 timeouts and cancels always scan.
+
+Starting and watching are lean, because a daemon running many short tasks spends most of its
+own time here: a child is started the way subprocess.Popen starts it (vfork and exec, every
+other descriptor closed, signal dispositions restored) but without Popen's Python-level
+preparation, by calling `_posixsubprocess.fork_exec` directly where its signature is known
+(Popen otherwise); while other children run, the vfork wait happens on one of a few spawn
+threads instead of blocking the event loop; and each child's pipes and pidfd are watched
+through one epoll set of our own, not asyncio transports.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
+import concurrent.futures
 import contextlib
 import errno
 import functools
@@ -28,13 +38,12 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 import psutil
 
-from barbossad.fds import seal_inherited_fds
 from barbossad.models import OutputStream
 from barbossad.tasks.base import OutputSink, ProcessResult
 
@@ -54,6 +63,9 @@ _READ_SIZE = 256 * 1024
 
 # Pids of the task leaders we started and have not yet reaped (reap_orphans leaves them alone).
 _managed: set[int] = set()
+# Spawns in progress: reaping waits for them (see reap_orphans).
+_spawning = 0
+_reap_deferred = False
 # Whether become_subreaper() succeeded: orphaned descendants then reparent to this process.
 _subreaper = False
 
@@ -73,7 +85,17 @@ def become_subreaper() -> bool:
 
 
 def reap_orphans() -> int:
-    """Reap exited children that we did not start ourselves (adopted orphans); returns how many."""
+    """Reap exited children that we did not start ourselves (adopted orphans); returns how many.
+
+    While a spawn is in progress nothing is reaped (the reap is done once the spawn has
+    registered its child): a fast-exiting new child would otherwise be reaped here, its exit
+    status lost.
+    """
+    global _reap_deferred
+    if _spawning:
+        _reap_deferred = True
+        return 0
+    _reap_deferred = False
     reaped = 0
     try:
         children = psutil.Process().children()
@@ -185,8 +207,6 @@ class ProcessSpawner:
 
     def __init__(self, kill_grace: float = 5.0) -> None:
         self.kill_grace = kill_grace
-        # Children inherit what is not close-on-exec (posix_spawn closes nothing else).
-        seal_inherited_fds()
 
     async def run(
         self,
@@ -201,7 +221,7 @@ class ProcessSpawner:
     ) -> ProcessResult:
         """Run argv to completion; see `barbossad.tasks.base.Spawner`."""
         token = f"{_TOKEN_PREFIX}{next(_token_serial)}"
-        child = _spawn(argv, {**env, TOKEN_ENV: token}, cwd, sink, stdin)
+        child = await _spawn(argv, {**env, TOKEN_ENV: token}, cwd, sink, stdin)
         return await self._supervise(child, token, timeout)
 
     async def _supervise(
@@ -447,7 +467,7 @@ class _Child:
             self._close_output(fd)
 
 
-def _spawn(
+async def _spawn(
     argv: Sequence[str],
     env: Mapping[str, str],
     cwd: str | None,
@@ -456,11 +476,13 @@ def _spawn(
 ) -> _Child:
     """Start argv in a new session and register it in `_managed`.
 
-    Nothing awaits between the fork and the registration, so reap_orphans (a loop callback)
-    cannot reap the new child first.
+    While a spawn is in progress reap_orphans defers its work, so it cannot reap the new child
+    before it is registered.
     """
+    global _spawning
     ours: list[int] = []  # our ends of the pipes
     theirs: list[int] = []  # the child's ends, closed here once it has them
+    _spawning += 1
     try:
         out_r, out_w = os.pipe()
         ours.append(out_r)
@@ -475,7 +497,9 @@ def _spawn(
             ours.append(in_w)
             theirs.append(in_r)
             child_stdin, feed = in_r, (in_w, stdin)
-        proc = _start(argv, env, cwd, child_stdin, out_w, err_w)
+        start = _prepare(argv, env, cwd, child_stdin, out_w, err_w)
+        proc = await _launch(start)
+        _managed.add(proc.pid)
     except BaseException:
         for fd in ours:
             os.close(fd)
@@ -483,12 +507,66 @@ def _spawn(
     finally:
         for fd in theirs:
             os.close(fd)
-    _managed.add(proc.pid)
+        _spawning -= 1
+        if _reap_deferred and not _spawning:
+            reap_orphans()
     return _Child(proc, {out_r: OutputStream.STDOUT, err_r: OutputStream.STDERR}, feed, sink)
 
 
+async def _launch(
+    start: _ForkExec | Callable[[], subprocess.Popen[bytes]],
+) -> _Spawned | subprocess.Popen[bytes]:
+    """Run a prepared start: the parent of a vfork waits until its child has exec'd.
+
+    That wait is long when the CPUs are busy with other tasks, so while other children run it
+    is done on a spawn thread (fork_exec lets go of the GIL), not on the event loop. A lone
+    spawn (a chain of tasks) is done inline: no hand-off to pay.
+    """
+    if not isinstance(start, _ForkExec):
+        return start()
+    try:
+        if not _managed:
+            spawned = start.fork()
+        else:
+            forked = asyncio.get_running_loop().run_in_executor(_spawn_pool(), start.fork)
+            try:
+                spawned = await asyncio.shield(forked)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    _kill_unsupervised(await forked)  # it must not run unsupervised
+                raise
+    except BaseException:
+        start.abandon()
+        raise
+    return start.finish(spawned)
+
+
+def _kill_unsupervised(orphan: _Spawned) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(orphan.pid, signal.SIGKILL)
+    asyncio.get_running_loop().run_in_executor(_spawn_pool(), _reap, orphan.pid)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _spawn_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=_SPAWN_THREADS, thread_name_prefix="barbossa-spawn"
+        )
+    return _pool
+
+
+_SPAWN_THREADS = 4
+_pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+
 class _Spawned:
-    """The pid of a child started by posix_spawn (what _Child needs of a Popen)."""
+    """The pid of a child started by fork_exec (what _Child needs of a Popen)."""
 
     __slots__ = ("pid", "returncode")
 
@@ -497,60 +575,155 @@ class _Spawned:
         self.returncode: int | None = None
 
 
-def _start(
+def _prepare(
     argv: Sequence[str],
     env: Mapping[str, str],
     cwd: str | None,
     stdin: int | None,
     stdout: int,
     stderr: int,
-) -> _Spawned | subprocess.Popen[bytes]:
-    """Start argv in a new session with stdin (None: /dev/null), stdout and stderr as 0, 1, 2.
+) -> _ForkExec | Callable[[], subprocess.Popen[bytes]]:
+    """What starts argv in a new session with stdin (None: /dev/null), stdout and stderr as 0-2.
 
-    posix_spawn (vfork and exec, the environment encoded in C) costs a fraction of what Popen's
-    Python-level preparation does, which matters when tasks are short; but it cannot change the
-    directory, and it leaves descriptors to their close-on-exec flags (see barbossad.fds). So
-    Popen (which closes every other descriptor) starts tasks that have a working directory, and
-    the rare spawn whose pipes landed on 0-2.
+    Every other descriptor is closed in the child, signal dispositions are restored, and the
+    program is looked up on the child environment's PATH, all as subprocess.Popen does. Where
+    the interpreter is one whose private `_posixsubprocess.fork_exec` has the signature we know
+    (the same in 3.11, 3.12 and 3.13), it is called directly: Popen's Python-level preparation
+    (environment encoding, ExitStack, a /dev/null open per child) costs more than the vfork and
+    exec themselves when tasks are short. Anywhere else, Popen.
     """
-    if cwd is None and min(stdout, stderr, 3 if stdin is None else stdin) > 2:
-        actions: list[tuple[Any, ...]] = [
-            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)
-            if stdin is None
-            else (os.POSIX_SPAWN_DUP2, stdin, 0),
-            (os.POSIX_SPAWN_DUP2, stdout, 1),
-            (os.POSIX_SPAWN_DUP2, stderr, 2),
-        ]
-        args = list(argv)
-        path = _executable(args[0], env)
-        try:
-            pid = os.posix_spawn(
-                path, args, env, file_actions=actions, setsid=True, setsigdef=_DEFAULT_SIGNALS
+    if _fork_exec is None:
+
+        def popen() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL if stdin is None else stdin,
+                stdout=stdout,
+                stderr=stderr,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
             )
-        except FileNotFoundError:  # the program moved since it was looked up: once more
-            _found.clear()
-            pid = os.posix_spawn(
-                _executable(args[0], env),
-                args,
-                env,
-                file_actions=actions,
-                setsid=True,
-                setsigdef=_DEFAULT_SIGNALS,
-            )
+
+        return popen
+    executable = os.fsencode(_executable(argv[0], env))
+    env_list = []
+    for key, value in env.items():
+        if "=" in key:
+            raise ValueError(f"illegal environment variable name {key!r}")
+        env_list.append(os.fsencode(f"{key}={value}"))
+    stdin_fd = _devnull() if stdin is None else stdin
+    return _ForkExec(list(argv), executable, env_list, cwd, (stdin_fd, stdout, stderr))
+
+
+class _ForkExec:
+    """A start by fork_exec, prepared on the loop: `fork` (the vfork and exec, which may run on
+    a spawn thread; fork_exec lets go of the GIL meanwhile) then `finish` on the loop (the
+    exec failure report, if any, as Popen reads it)."""
+
+    def __init__(
+        self,
+        argv: list[str],
+        executable: bytes,
+        env_list: list[bytes],
+        cwd: str | None,
+        stdio: tuple[int, int, int],
+    ) -> None:
+        self.argv, self.executable, self.env_list, self.cwd = argv, executable, env_list, cwd
+        self.stdio = stdio
+        self.err_read, self.err_write = os.pipe()  # exec failures come back through it
+
+    def fork(self) -> _Spawned:
+        assert _fork_exec is not None
+        stdin, stdout, stderr = self.stdio
+        pid = _fork_exec(
+            self.argv,
+            (self.executable,),
+            True,  # close_fds
+            (self.err_write,),
+            self.cwd,
+            self.env_list,
+            stdin,
+            -1,
+            -1,
+            stdout,
+            -1,
+            stderr,
+            self.err_read,
+            self.err_write,
+            True,  # restore_signals
+            True,  # call_setsid
+            -1,  # process group
+            None,  # gid
+            None,  # extra groups
+            None,  # uid
+            -1,  # umask
+            None,  # preexec_fn
+            subprocess._USE_VFORK,
+        )
         return _Spawned(pid)
-    return subprocess.Popen(
-        list(argv),
-        stdin=subprocess.DEVNULL if stdin is None else stdin,
-        stdout=stdout,
-        stderr=stderr,
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-    )
+
+    def finish(self, spawned: _Spawned) -> _Spawned:
+        """Read the child's report: raise what it reported if exec failed."""
+        os.close(self.err_write)
+        try:
+            # The child has exec'd or exited by now (vfork), so this does not block: empty
+            # (EOF) when exec succeeded.
+            failure = os.read(self.err_read, 50_000)
+        finally:
+            os.close(self.err_read)
+        if failure:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(spawned.pid, 0)
+            raise _child_error(failure, self.argv[0], self.cwd)
+        return spawned
+
+    def abandon(self) -> None:
+        """Close the report pipe of a start that did not happen."""
+        for fd in (self.err_write, self.err_read):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
-# Python ignores SIGPIPE and SIGXFSZ; a task gets the default action, as Popen gives it.
-_DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+def _load_fork_exec() -> Callable[..., int] | None:
+    if sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)):
+        return None
+    try:
+        import _posixsubprocess
+    except ImportError:
+        return None
+    return getattr(_posixsubprocess, "fork_exec", None)
+
+
+_fork_exec = _load_fork_exec()
+
+
+def _child_error(data: bytes, program: str, cwd: str | None) -> Exception:
+    """The exception a failed exec reported ("Name:hex errno:message", _posixsubprocess's form)."""
+    try:
+        name, hex_errno, raw = data.split(b":", 2)
+        number, message = int(hex_errno, 16), raw.decode(errors="replace")
+    except ValueError:
+        return subprocess.SubprocessError(f"bad exception data from the child: {data!r}")
+    kind = getattr(builtins, name.decode("ascii", "replace"), subprocess.SubprocessError)
+    if isinstance(kind, type) and issubclass(kind, OSError) and number:
+        # "noexec": it failed before exec, i.e. changing to the working directory
+        filename = cwd if message == "noexec" else program
+        return OSError(number, os.strerror(number), filename)  # FileNotFoundError etc.
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        return kind(message)
+    return subprocess.SubprocessError(message)
+
+
+def _devnull() -> int:
+    """A descriptor of /dev/null for children's stdin, opened once (close-on-exec)."""
+    global _devnull_fd
+    if _devnull_fd is None:
+        _devnull_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    return _devnull_fd
+
+
+_devnull_fd: int | None = None
 
 
 def _executable(name: str, env: Mapping[str, str]) -> str:
@@ -564,7 +737,7 @@ def _executable(name: str, env: Mapping[str, str]) -> str:
         return name
     key = (name, env.get("PATH", os.defpath))
     found = _found.get(key)
-    if found is None:
+    if found is None or not os.access(found, os.X_OK):
         found = shutil.which(name, path=key[1])
         if found is None:
             raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), name)

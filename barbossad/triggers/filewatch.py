@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
 
 from barbossad.definitions.trigger_model import FileChange, FileWatchTrigger
 from barbossad.definitions.triggers import FILE_WATCH_PARAMETERS
 from barbossad.models import TriggerType
 from barbossad.triggers.base import Launcher
-from barbossad.watch_observer import make_sealed_observer
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class FileWatcher:
         if self._handler is None:
             raise RuntimeError("FileWatcher.start() must be called on the event loop first")
         if self._observer is None:
-            self._observer = make_sealed_observer()
+            self._observer = Observer()
             self._observer.daemon = True
             self._observer.start()
         try:

@@ -230,3 +230,54 @@ async def test_a_task_gets_the_default_sigpipe(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert bytes(sink.data[OutputStream.STDOUT]) == b"y\n141\n"  # 128 + SIGPIPE
+
+
+async def test_exec_failures_come_back_as_the_os_error(tmp_path: Path) -> None:
+    not_executable = tmp_path / "script.sh"
+    not_executable.write_text("#!/bin/sh\necho hi\n")
+    with pytest.raises(PermissionError) as denied:
+        await ProcessSpawner().run(
+            [str(not_executable)], env=dict(os.environ), cwd=None, sink=Collect(), timeout=10
+        )
+    assert denied.value.filename == str(not_executable)
+    missing_dir = str(tmp_path / "gone")
+    with pytest.raises(FileNotFoundError) as missing:
+        await ProcessSpawner().run(
+            ["bash", "-c", "true"],
+            env=dict(os.environ),
+            cwd=missing_dir,
+            sink=Collect(),
+            timeout=10,
+        )
+    assert missing.value.filename == missing_dir
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fork_exec", "popen"])
+async def test_both_ways_of_starting_behave_alike(
+    fast_path: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interpreters without the known fork_exec signature fall back to subprocess.Popen."""
+    from barbossad.tasks import spawner
+
+    if not fast_path:
+        monkeypatch.setattr(spawner, "_fork_exec", None)
+    elif spawner._fork_exec is None:
+        assert sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)), "fork_exec not found"
+        pytest.skip("this interpreter's fork_exec signature is not known: Popen is used")
+    sink = Collect()
+    result = await ProcessSpawner().run(
+        ["bash", "-c", 'echo "$X" $(pwd); ls /proc/$$/fd; cat; exit 3'],
+        env={**os.environ, "X": "from env"},
+        cwd=str(tmp_path),
+        sink=sink,
+        timeout=10,
+        stdin=b"fed",
+    )
+    assert result.exit_code == 3
+    assert bytes(sink.data[OutputStream.STDOUT]).split(b"\n") == [
+        f"from env {tmp_path}".encode(),
+        b"0",
+        b"1",
+        b"2",
+        b"fed",
+    ]
