@@ -63,9 +63,8 @@ _READ_SIZE = 256 * 1024
 
 # Pids of the task leaders we started and have not yet reaped (reap_orphans leaves them alone).
 _managed: set[int] = set()
-# Spawns in progress: reaping waits for them (see reap_orphans).
-_spawning = 0
-_reap_deferred = False
+# Exit statuses reap_orphans collected from children it did not know (see _status_of).
+_reaped: dict[int, int] = {}
 # Whether become_subreaper() succeeded: orphaned descendants then reparent to this process.
 _subreaper = False
 
@@ -87,28 +86,36 @@ def become_subreaper() -> bool:
 def reap_orphans() -> int:
     """Reap exited children that we did not start ourselves (adopted orphans); returns how many.
 
-    While a spawn is in progress nothing is reaped (the reap is done once the spawn has
-    registered its child): a fast-exiting new child would otherwise be reaped here, its exit
-    status lost.
+    Only the main thread's children are looked at (orphans are given to it): a task leader a
+    spawn thread is starting is that thread's child, so it cannot be mistaken for an orphan
+    before it is registered. Should one be reaped all the same (no /proc children list to go
+    by), its status is kept for its task (`_status_of`).
     """
-    global _reap_deferred
-    if _spawning:
-        _reap_deferred = True
-        return 0
-    _reap_deferred = False
+    adopted = _unmanaged_children()
+    if adopted is None:
+        try:
+            adopted = [c.pid for c in psutil.Process().children() if c.pid not in _managed]
+        except psutil.Error:
+            return 0
     reaped = 0
-    try:
-        children = psutil.Process().children()
-    except psutil.Error:
-        return 0
-    for child in children:
-        if child.pid in _managed:
-            continue
+    for pid in adopted:
         with contextlib.suppress(ChildProcessError, OSError):
-            pid, _ = os.waitpid(child.pid, os.WNOHANG)
-            if pid:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
                 reaped += 1
+                _reaped[done] = status
+                if len(_reaped) > 1024:
+                    del _reaped[next(iter(_reaped))]
     return reaped
+
+
+def _status_of(pid: int) -> int:
+    """The wait status of our child pid that someone else reaped: reap_orphans kept it."""
+    status = _reaped.pop(pid, None)
+    if status is None:
+        log.warning("pid %d was reaped by another waiter; its exit status is unknown", pid)
+        return 255 << 8
+    return status
 
 
 def _token_processes(token: str) -> list[psutil.Process]:
@@ -382,8 +389,13 @@ class _Child:
         self.drained: asyncio.Future[None] = loop.create_future()
         # The leader is ours until reaped here (reap_orphans leaves it alone), so its pid cannot
         # be reused before the pidfd is open.
-        self._pidfd = os.pidfd_open(self.pid)
-        watch.add(self._pidfd, self._on_exit)
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except ProcessLookupError:  # reaped already after all (see reap_orphans)
+            self._pidfd = -1
+            self._exited(_status_of(self.pid))
+        else:
+            watch.add(self._pidfd, self._on_exit)
         for fd in self._outputs:  # read only when epoll says readable: no need for O_NONBLOCK
             watch.add(fd, functools.partial(self._on_output, fd))
         self._stdin: tuple[int, memoryview] | None = None
@@ -415,6 +427,9 @@ class _Child:
         self._watch.close(fd)
         if not self._outputs and not self.drained.done():
             self.drained.set_result(None)
+            # The child closes its descriptors a moment before it becomes a zombie (and its
+            # pidfd readable): it is usually reapable already, which saves a wake-up.
+            self._on_exit()
 
     def _on_writable(self) -> None:
         """Feed stdin without blocking; close it once written (or once the child stops reading)."""
@@ -441,14 +456,19 @@ class _Child:
             self._watch.close(fd)
 
     def _on_exit(self) -> None:
+        if self.returncode is not None:
+            return
         try:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:  # reaped by someone else: the status is lost
-            log.warning("pid %d was reaped by another waiter; its exit status is unknown", self.pid)
-            pid, status = self.pid, 255 << 8
-        if pid == 0:
-            return
-        self._watch.close(self._pidfd)
+        except ChildProcessError:  # reaped by someone else
+            pid, status = self.pid, _status_of(self.pid)
+        if pid:
+            self._exited(status)
+
+    def _exited(self, status: int) -> None:
+        if self._pidfd >= 0:
+            self._watch.close(self._pidfd)
+            self._pidfd = -1
         self.returncode = self._proc.returncode = os.waitstatus_to_exitcode(status)
         _managed.discard(self.pid)
         if not self.exited.done():
@@ -474,15 +494,9 @@ async def _spawn(
     sink: OutputSink,
     stdin: bytes | None,
 ) -> _Child:
-    """Start argv in a new session and register it in `_managed`.
-
-    While a spawn is in progress reap_orphans defers its work, so it cannot reap the new child
-    before it is registered.
-    """
-    global _spawning
+    """Start argv in a new session and register it in `_managed` (see reap_orphans)."""
     ours: list[int] = []  # our ends of the pipes
     theirs: list[int] = []  # the child's ends, closed here once it has them
-    _spawning += 1
     try:
         out_r, out_w = os.pipe()
         ours.append(out_r)
@@ -507,9 +521,6 @@ async def _spawn(
     finally:
         for fd in theirs:
             os.close(fd)
-        _spawning -= 1
-        if _reap_deferred and not _spawning:
-            reap_orphans()
     return _Child(proc, {out_r: OutputStream.STDOUT, err_r: OutputStream.STDERR}, feed, sink)
 
 

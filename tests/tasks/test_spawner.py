@@ -177,13 +177,47 @@ async def test_a_subreaper_kills_a_double_forked_leftover_that_closed_the_pipes(
             os.kill(pid, signal.SIGKILL)
 
 
+CONCURRENT_EXITS_SCRIPT = """
+import asyncio, os, signal, sys
+from barbossad.tasks.spawner import ProcessSpawner, become_subreaper, reap_orphans
+
+class Sink:
+    def write(self, stream, data):
+        pass
+
+async def main():
+    assert become_subreaper()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGCHLD, reap_orphans)
+    spawner = ProcessSpawner()
+    codes = await asyncio.gather(*(
+        spawner.run(["bash", "-c", f"exit {i % 100}"], env=dict(os.environ), cwd=None,
+                    sink=Sink(), timeout=30)
+        for i in range(300)
+    ))
+    print(sum(r.exit_code != i % 100 for i, r in enumerate(codes)))
+
+asyncio.run(main())
+"""
+
+
+async def test_concurrent_spawns_keep_their_exit_codes_while_a_subreaper_reaps() -> None:
+    """Many children start (on spawn threads) and end at once while every SIGCHLD runs
+    reap_orphans: none of them is taken for an orphan and loses its exit status."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CONCURRENT_EXITS_SCRIPT, stdout=asyncio.subprocess.PIPE
+    )
+    async with asyncio.timeout(60):
+        out, _ = await child.communicate()
+    assert out == b"0\n"
+
+
 async def test_a_task_inherits_no_descriptor_but_its_stdio(tmp_path: object) -> None:
     # An inheritable descriptor, as one left open by whoever started the daemon would be.
     leaked = os.open(os.devnull, os.O_RDONLY)
     os.set_inheritable(leaked, True)
     try:
-        spawner = ProcessSpawner()  # seals what is open when the engine makes it
-        for cwd in (None, "/"):  # both ways of starting (posix_spawn; Popen for a directory)
+        spawner = ProcessSpawner()
+        for cwd in (None, "/"):
             sink = Collect()
             result = await spawner.run(
                 ["bash", "-c", "ls /proc/$$/fd; true"],  # the shell's own descriptors
