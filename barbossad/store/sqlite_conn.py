@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 # At most this long between a queued write and its commit: one commit then serves every task
 # change of a few milliseconds (the commit, not the statements, is most of a write's cost).
-COMMIT_DELAY = 0.01
+COMMIT_DELAY = 0.025
 
 
 def to_stored(value: datetime | None) -> float | None:

@@ -30,6 +30,7 @@ import builtins
 import concurrent.futures
 import contextlib
 import errno
+import fcntl
 import functools
 import itertools
 import logging
@@ -309,7 +310,8 @@ class _FdWatch:
 
     Each child needs three fds watched (its two pipes and its pidfd): through loop.add_reader
     each costs a selector key, a handle and Python-level bookkeeping to add and again to remove.
-    Here each is one epoll_ctl, and a turn of the loop dispatches every ready fd in one pass.
+    Here each is one epoll_ctl to add and one to remove, and a turn of the loop dispatches every
+    ready fd in one pass.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -326,10 +328,12 @@ class _FdWatch:
     def close(self, fd: int) -> None:
         """Stop watching fd and close it.
 
-        Closing takes it out of the epoll set: we hold the only descriptor of each watched file
-        (children get the other ends of the pipes, never ours), so no unregister call is needed.
+        Unregistered explicitly: closing alone would leave the registration while another
+        reference to the file lives (a child being forked on a spawn thread holds a copy of
+        every descriptor until it execs), and a reused fd number could then hear its events.
         """
-        self._callbacks.pop(fd, None)
+        if self._callbacks.pop(fd, None) is not None:
+            self._epoll.unregister(fd)
         os.close(fd)
 
     def _dispatch(self) -> None:
@@ -396,7 +400,10 @@ class _Child:
             self._exited(_status_of(self.pid))
         else:
             watch.add(self._pidfd, self._on_exit)
-        for fd in self._outputs:  # read only when epoll says readable: no need for O_NONBLOCK
+        for fd in self._outputs:
+            # A spurious wake-up must never block the loop. One F_SETFL (os.set_blocking reads
+            # the flags first): a fresh pipe end has no other status flag to keep.
+            fcntl.fcntl(fd, fcntl.F_SETFL, os.O_NONBLOCK)
             watch.add(fd, functools.partial(self._on_output, fd))
         self._stdin: tuple[int, memoryview] | None = None
         self._stdin_watched = False
