@@ -72,10 +72,12 @@ async def test_a_later_write_of_another_kind_does_not_overtake_a_queued_update(
     assert got.tasks[0].state is TaskState.SUCCEEDED
 
 
-async def test_a_failing_update_fails_only_its_caller(store: SQLiteStore) -> None:
+@pytest.mark.parametrize("queued", [False, True], ids=["awaited", "queued"])
+async def test_a_failing_update_fails_only_its_caller(store: SQLiteStore, queued: bool) -> None:
+    update = store.queue_task_update if queued else store.update_task
     run = await new_run(store, 2)
-    good = store.update_task(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
-    bad = store.update_task(run.id, "t1", TaskUpdate(state=TaskState.RUNNING, attempt=1.5j))  # type: ignore[arg-type]
+    good = update(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
+    bad = update(run.id, "t1", TaskUpdate(state=TaskState.RUNNING, attempt=1.5j))  # type: ignore[arg-type]
     async with asyncio.timeout(10):
         results = await asyncio.gather(good, bad, return_exceptions=True)
     assert results[0] is None
@@ -130,23 +132,6 @@ async def test_queued_updates_return_at_once_and_are_committed_together_in_call_
     async with asyncio.timeout(10):
         await asyncio.gather(running, ended, other)
     assert states_seen_by_another_connection(path, run.id) == {"t0": "succeeded", "t1": "running"}
-
-
-async def test_a_failing_queued_update_fails_only_its_own_future(store: SQLiteStore) -> None:
-    run = await new_run(store, 2)
-    good = store.queue_task_update(run.id, "t0", TaskUpdate(state=TaskState.RUNNING))
-    bad = store.queue_task_update(
-        run.id,
-        "t1",
-        TaskUpdate(state=TaskState.RUNNING, attempt=1.5j),  # type: ignore[arg-type]
-    )
-    async with asyncio.timeout(10):
-        results = await asyncio.gather(good, bad, return_exceptions=True)
-    assert results[0] is None
-    assert isinstance(results[1], sqlite3.Error)
-    got = await store.get_run(run.id)
-    assert got is not None
-    assert [t.state for t in got.tasks] == [TaskState.RUNNING, TaskState.PENDING]
 
 
 async def test_commit_queued_commits_at_once_what_would_wait_for_the_delay(

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import textwrap
 import uuid
 from pathlib import Path
 
@@ -140,6 +141,8 @@ async def test_a_process_that_sheds_its_token_and_group_cannot_hold_the_task_ope
             os.kill(pid, signal.SIGKILL)
 
 
+# A process of its own (becoming a subreaper is for life), reaping on every SIGCHLD as
+# barbossad does; BODY runs in main() with `spawner` and `Sink` at hand and prints a result.
 SUBREAPER_SCRIPT = """
 import asyncio, os, signal, sys
 from barbossad.tasks.spawner import ProcessSpawner, become_subreaper, reap_orphans
@@ -151,64 +154,53 @@ class Sink:
 async def main():
     assert become_subreaper()
     asyncio.get_running_loop().add_signal_handler(signal.SIGCHLD, reap_orphans)
-    result = await ProcessSpawner(kill_grace=0.5).run(
-        ["bash", "-c", sys.argv[1]], env=dict(os.environ), cwd=None, sink=Sink(), timeout=10
-    )
-    print(result.exit_code)
+    spawner = ProcessSpawner(kill_grace=0.5)
+BODY
 
 asyncio.run(main())
 """
+
+
+async def run_as_subreaper(body: str, *args: str) -> bytes:
+    script = SUBREAPER_SCRIPT.replace("BODY", textwrap.indent(textwrap.dedent(body), "    "))
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, *args, stdout=asyncio.subprocess.PIPE
+    )
+    async with asyncio.timeout(60):
+        out, _ = await child.communicate()
+    return out
 
 
 async def test_a_subreaper_kills_a_double_forked_leftover_that_closed_the_pipes() -> None:
     """Nothing holds the pipes or stays in the group: the token on an adopted orphan finds it."""
     marker = f"{uuid.uuid4().int % 10**6}.625"
     command = f"( setsid sleep {marker} >/dev/null 2>&1 </dev/null & ); echo hi"
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SUBREAPER_SCRIPT, command, stdout=asyncio.subprocess.PIPE
+    body = """
+    result = await spawner.run(
+        ["bash", "-c", sys.argv[1]], env=dict(os.environ), cwd=None, sink=Sink(), timeout=10
     )
+    print(result.exit_code)
+    """
     try:
-        async with asyncio.timeout(10):
-            out, _ = await child.communicate()
-        assert out == b"0\n"
+        assert await run_as_subreaper(body, command) == b"0\n"
         assert pids_with_marker(f"sleep {marker}") == []
     finally:
         for pid in pids_with_marker(f"sleep {marker}"):
             os.kill(pid, signal.SIGKILL)
 
 
-CONCURRENT_EXITS_SCRIPT = """
-import asyncio, os, signal, sys
-from barbossad.tasks.spawner import ProcessSpawner, become_subreaper, reap_orphans
-
-class Sink:
-    def write(self, stream, data):
-        pass
-
-async def main():
-    assert become_subreaper()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGCHLD, reap_orphans)
-    spawner = ProcessSpawner()
-    codes = await asyncio.gather(*(
+async def test_concurrent_spawns_keep_their_exit_codes_while_a_subreaper_reaps() -> None:
+    """Many children start (on spawn threads) and end at once while every SIGCHLD runs
+    reap_orphans: none of them is taken for an orphan and loses its exit status."""
+    body = """
+    results = await asyncio.gather(*(
         spawner.run(["bash", "-c", f"exit {i % 100}"], env=dict(os.environ), cwd=None,
                     sink=Sink(), timeout=30)
         for i in range(300)
     ))
-    print(sum(r.exit_code != i % 100 for i, r in enumerate(codes)))
-
-asyncio.run(main())
-"""
-
-
-async def test_concurrent_spawns_keep_their_exit_codes_while_a_subreaper_reaps() -> None:
-    """Many children start (on spawn threads) and end at once while every SIGCHLD runs
-    reap_orphans: none of them is taken for an orphan and loses its exit status."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CONCURRENT_EXITS_SCRIPT, stdout=asyncio.subprocess.PIPE
-    )
-    async with asyncio.timeout(60):
-        out, _ = await child.communicate()
-    assert out == b"0\n"
+    print(sum(r.exit_code != i % 100 for i, r in enumerate(results)))
+    """
+    assert await run_as_subreaper(body) == b"0\n"
 
 
 async def test_a_task_inherits_no_descriptor_but_its_stdio(tmp_path: object) -> None:
@@ -291,11 +283,11 @@ async def test_both_ways_of_starting_behave_alike(
     fast_path: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Interpreters without the known fork_exec signature fall back to subprocess.Popen."""
-    from barbossad.tasks import spawner
+    from barbossad.tasks import launch
 
     if not fast_path:
-        monkeypatch.setattr(spawner, "_fork_exec", None)
-    elif spawner._fork_exec is None:
+        monkeypatch.setattr(launch, "_fork_exec", None)
+    elif launch._fork_exec is None:
         assert sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)), "fork_exec not found"
         pytest.skip("this interpreter's fork_exec signature is not known: Popen is used")
     sink = Collect()
