@@ -122,7 +122,8 @@ def prepare(
     for key, value in env.items():
         if "=" in key:
             raise ValueError(f"illegal environment variable name {key!r}")
-        env_list.append(os.fsencode(f"{key}={value}"))
+        # os.fsencode, without its Python-level call per variable
+        env_list.append(f"{key}={value}".encode(_FS_ENCODING, _FS_ERRORS))
     stdin_fd = _devnull() if stdin is None else stdin
     return _ForkExec(list(argv), executable, env_list, cwd, (stdin_fd, stdout, stderr))
 
@@ -194,6 +195,10 @@ class _ForkExec:
         for fd in (self.err_write, self.err_read):
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
 
 
 def _load_fork_exec() -> Callable[..., int] | None:
