@@ -179,8 +179,10 @@ class _ForkExec:
         """Read the child's report: raise what it reported if exec failed."""
         os.close(self.err_write)
         try:
-            # The child has exec'd or exited by now (vfork), so this does not block: empty
-            # (EOF) when exec succeeded.
+            # After a vfork the child has exec'd or failed: this waits at most the microseconds
+            # until exec has closed the child's copy (or a sibling being forked on a spawn
+            # thread closes its own), as Popen's read does in asyncio's subprocess support.
+            # Empty (EOF) when exec succeeded.
             failure = os.read(self.err_read, 50_000)
         finally:
             os.close(self.err_read)
