@@ -153,6 +153,13 @@ class RunDriver:
             await asyncio.gather(*self._workers, return_exceptions=True)
         stop = self._stop_state
         if stop is None:
+            # Nothing stopped the run, so every task has ended, unless a bug left some behind:
+            # they fail (the run with them) rather than stay pending for ever.
+            for task_id, state in self._states.items():
+                if not state.finished:
+                    log.error("run %d task %s: never ran (engine error)", self.run.id, task_id)
+                    error = "internal error: the engine never ran it, see daemon log"
+                    self._set(task_id, TaskState.FAILED, finished_at=_now(), error=error)
             return
         final = {
             RunState.CANCELLED: TaskState.CANCELLED,

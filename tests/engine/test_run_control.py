@@ -308,3 +308,20 @@ async def test_a_task_change_is_published_only_once_the_store_has_committed_it(
             told.set_result(None)
         listener.cancel()
     assert run.state is RunState.CANCELLED
+
+
+async def test_a_driver_bug_fails_the_tasks_it_left_behind_instead_of_leaving_them_pending(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from barbossad.engine.runner import RunDriver
+
+    def broken_advance(self: RunDriver, task_id: str) -> None:
+        raise RuntimeError("bug")  # nothing after the first task is ever readied
+
+    monkeypatch.setattr(RunDriver, "_advance", broken_advance)
+    async with step_engine(tmp_path) as (engine, journal):
+        run = await engine.execute_workflow(workflow(engine, step("a"), step("b", "a")))
+    assert journal.starts("b") == 0
+    assert states(run) == {"a": "succeeded", "b": "failed"}
+    assert run.state is RunState.FAILED
+    assert "never ran it" in task_of(run, "b").error
