@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -152,6 +153,9 @@ def test_ctrl_c_while_waiting_leaves_the_run_going(server: FakeDaemon) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # If it ever hangs after Ctrl-C (seen once, not reproduced), SIGABRT below makes it
+        # print every thread's stack, so the failure says where.
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     try:
         assert proc.stdout is not None
@@ -161,7 +165,12 @@ def test_ctrl_c_while_waiting_leaves_the_run_going(server: FakeDaemon) -> None:
         else:
             raise AssertionError("barbossactl ended before the task finished")
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _, stacks = proc.communicate(timeout=10)
+            raise AssertionError(f"barbossactl did not stop on Ctrl-C; stacks:\n{stacks}") from None
     finally:
         server.script.hang = False
         if proc.poll() is None:
