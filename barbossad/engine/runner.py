@@ -155,20 +155,20 @@ class RunDriver:
         if stop is None:
             # Nothing stopped the run, so every task has ended, unless a bug left some behind:
             # they fail (the run with them) rather than stay pending for ever.
-            for task_id, state in self._states.items():
-                if not state.finished:
-                    log.error("run %d task %s: never ran (engine error)", self.run.id, task_id)
-                    error = "internal error: the engine never ran it, see daemon log"
-                    self._set(task_id, TaskState.FAILED, finished_at=_now(), error=error)
-            return
-        final = {
-            RunState.CANCELLED: TaskState.CANCELLED,
-            RunState.INTERRUPTED: TaskState.INTERRUPTED,
-            RunState.TIMED_OUT: TaskState.CANCELLED,
-        }.get(stop, TaskState.CANCELLED)
+            final, error = (
+                TaskState.FAILED,
+                "internal error: the engine never ran it, see daemon log",
+            )
+        else:
+            final = {
+                RunState.INTERRUPTED: TaskState.INTERRUPTED,
+            }.get(stop, TaskState.CANCELLED)
+            error = f"run {stop.value}"
         for task_id, state in self._states.items():
             if not state.finished:
-                self._set(task_id, final, finished_at=_now(), error=f"run {stop.value}")
+                if stop is None:
+                    log.error("run %d task %s: never ran (engine error)", self.run.id, task_id)
+                self._set(task_id, final, finished_at=_now(), error=error)
 
     def _advance(self, task_id: str) -> None:
         """task_id has ended: ready its dependents, and theirs when those end at once.
